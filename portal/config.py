@@ -1,0 +1,146 @@
+"""Configuration: safe defaults, then the environment (DESIGN.md §4).
+
+`load(instance_path, overrides)` is called once by the application factory. It
+never reads anything but the environment and the instance folder, and it refuses
+to start a production deployment with a missing or weak SECRET_KEY.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+PROVIDERS = ("console", "46elks")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+DEFAULTS = {
+    "PORTAL_ENV": "development",
+    "SMS_PROVIDER": "console",
+    "ELKS_API_URL": "https://api.46elks.com/a1",
+    "ELKS_API_USERNAME": None,
+    "ELKS_API_PASSWORD": None,
+    "SMS_SENDER": "SMS-portal",
+    "PUBLIC_BASE_URL": "http://localhost:5000",
+    "MAIL_URL": None,
+    "MAIL_SENDER": "SMS-portalen <noreply@sms-portalen.se>",
+    "SMS_PACKAGE_SIZE": 10_000,
+    "REDIS_URL": None,
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,
+    "BABEL_DEFAULT_LOCALE": "sv",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+    "LANGUAGES": ("sv", "en"),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "portal_session",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_KEY_PREFIX": "portal-limits",
+}
+
+ENVIRONMENT = (
+    "PORTAL_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "SMS_PROVIDER",
+    "ELKS_API_URL",
+    "ELKS_API_USERNAME",
+    "ELKS_API_PASSWORD",
+    "SMS_SENDER",
+    "PUBLIC_BASE_URL",
+    "MAIL_URL",
+    "SMS_PACKAGE_SIZE",
+)
+
+
+def load(instance_path, overrides=None):
+    """Return the finished configuration mapping for one application."""
+    instance = Path(instance_path)
+    config = dict(DEFAULTS)
+    config.update({name: os.environ[name] for name in ENVIRONMENT if os.environ.get(name)})
+    config.update(overrides or {})
+
+    config["SMS_PACKAGE_SIZE"] = _positive_int("SMS_PACKAGE_SIZE", config["SMS_PACKAGE_SIZE"])
+    _check_choice("SMS_PROVIDER", config["SMS_PROVIDER"], PROVIDERS)
+    _check_choice("PORTAL_ENV", config["PORTAL_ENV"], ("development", "production", "testing"))
+    if not 1 <= len(config["SMS_SENDER"]) <= 11:
+        raise ConfigError("SMS_SENDER must be 1 to 11 characters long.")
+    config["PUBLIC_BASE_URL"] = config["PUBLIC_BASE_URL"].rstrip("/")
+    config["ELKS_API_URL"] = config["ELKS_API_URL"].rstrip("/")
+
+    production = config["PORTAL_ENV"] == "production"
+    config["SECRET_KEY"] = _secret_key(config["SECRET_KEY"], instance, production)
+    config["SQLALCHEMY_DATABASE_URI"] = database_url(config["DATABASE_URL"], instance)
+    config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE", production)
+    config["REMEMBER_COOKIE_SECURE"] = config.get("REMEMBER_COOKIE_SECURE", production)
+    if config["SMS_PROVIDER"] == "46elks" and not (
+        config["ELKS_API_USERNAME"] and config["ELKS_API_PASSWORD"]
+    ):
+        raise ConfigError("SMS_PROVIDER=46elks needs ELKS_API_USERNAME and ELKS_API_PASSWORD.")
+    return config
+
+
+def database_url(url, instance):
+    """SQLAlchemy URL: the given one (psycopg 3 for PostgreSQL) or SQLite in instance/."""
+    if not url:
+        return f"sqlite:///{instance / 'portal.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _secret_key(value, instance, production):
+    if production:
+        if not value or len(value) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"PORTAL_ENV=production needs SECRET_KEY of at least "
+                f"{MIN_SECRET_KEY_LENGTH} random characters."
+            )
+        return value
+    if value:
+        return value
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        _write_once(key_file, secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def _write_once(path, text):
+    """Create `path` with `text` atomically; a process that loses the race keeps the winner's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+
+
+def _positive_int(name, value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1.")
+    return number
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")

@@ -1,0 +1,60 @@
+"""Engine behaviour both databases need: SQLite in WAL mode with a busy timeout,
+foreign keys on, and transactions that can take the write lock up front.
+
+Money-moving code opens its transaction with `write_transaction()`: on SQLite
+that is `BEGIN IMMEDIATE` (the database write lock, taken before the first
+read), on PostgreSQL a normal transaction in which the caller locks its rows
+with `SELECT … FOR UPDATE` (`.with_for_update()`, which SQLite ignores).
+"""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from portal.extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+IMMEDIATE = "portal_begin_immediate"
+
+
+def init_app(app):
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _configure_sqlite_connection)
+            event.listen(engine, "begin", _begin_sqlite)
+
+
+def _configure_sqlite_connection(dbapi_connection, _record):
+    # Hand transaction control to the "begin" hook below (the pysqlite recipe).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite(connection):
+    immediate = connection.get_execution_options().get(IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction():
+    """Run the block in one transaction that holds the write lock from its start.
+
+    Commits when the block ends, rolls back if it raises. A transaction the
+    session already has open (a request's reads) is committed first.
+    """
+    session = db.session
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={IMMEDIATE: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,42 @@
+"""The domain model, one module per domain; imported here so metadata is complete."""
+
+from portal.models.audit import AuditEvent
+from portal.models.billing import Invoice, InvoiceStatus, PackagePrice, SmsPackage, UsageEntry
+from portal.models.directory import (
+    SENDING_ROLES,
+    Group,
+    Person,
+    Role,
+    School,
+    group_memberships,
+    guardianships,
+)
+from portal.models.messages import Channel, Message, MessageStatus, Recipient, RecipientStatus
+from portal.models.orders import OrderStatus, SmsOrder
+from portal.models.organisations import Organisation, OrgKind, SmsStatus
+
+__all__ = [
+    "SENDING_ROLES",
+    "AuditEvent",
+    "Channel",
+    "Group",
+    "Invoice",
+    "InvoiceStatus",
+    "Message",
+    "MessageStatus",
+    "OrderStatus",
+    "OrgKind",
+    "Organisation",
+    "PackagePrice",
+    "Person",
+    "Recipient",
+    "RecipientStatus",
+    "Role",
+    "School",
+    "SmsOrder",
+    "SmsPackage",
+    "SmsStatus",
+    "UsageEntry",
+    "group_memberships",
+    "guardianships",
+]
