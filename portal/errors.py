@@ -35,7 +35,7 @@ def init_app(app):
 
 def error_response(status, message=None):
     title, default_message = MESSAGES.get(status, MESSAGES[500])
-    context = {"status": status, "title": title, "message": message or default_message}
+    context = {"code": status, "title": title, "message": message or default_message}
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=str(context["message"])), status
     return render("errors/error.html", "errors/_error.html", status=status, **context)

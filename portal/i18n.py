@@ -4,7 +4,7 @@ Source strings are Swedish; `portal/translations/en` holds the English catalogue
 """
 
 from flask import current_app, session
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 
 from portal.extensions import babel
 
@@ -13,6 +13,7 @@ def init_app(app):
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["datetime"] = format_stockholm_datetime
     app.jinja_env.filters["date"] = lambda value: format_date(value, "yyyy-MM-dd") if value else ""
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "sv")
 
 
 def select_locale():

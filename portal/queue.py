@@ -17,7 +17,6 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
-from rq.serializers import JSONSerializer
 
 QUEUE_NAMES = ("sending", "mail", "default")
 EMBEDDED_SOCKET = "redis.sock"
@@ -36,7 +35,7 @@ def redis_connection():
 
 
 def get_queue(name="default"):
-    return Queue(name, connection=redis_connection(), serializer=JSONSerializer)
+    return Queue(name, connection=redis_connection())
 
 
 def enqueue(func, *args, job_id, queue="default", timeout=300, retries=3, **kwargs):

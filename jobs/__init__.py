@@ -1,0 +1,1 @@
+"""RQ job functions and the worker entry. Jobs take ids, never ORM objects."""

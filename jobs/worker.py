@@ -1,0 +1,71 @@
+"""The worker entry: `python -m jobs.worker` (an RQ worker with its scheduler)
+and `python -m jobs.worker cron` (RQ's cron scheduler for `jobs.cron`).
+
+Jobs run inside an application context provided by the job class, so job
+modules never create one at import time.
+"""
+
+import argparse
+import logging
+
+from rq import Worker
+from rq.cron import CronScheduler
+from rq.job import Job
+
+from portal import create_app
+from portal.extensions import db
+from portal.queue import QUEUE_NAMES, get_queue, redis_connection
+
+CRON_MODULE = "jobs.cron"
+
+
+class AppJob(Job):
+    """A job that runs inside the application context of `app`."""
+
+    app = None
+
+    def perform(self):
+        with self.app.app_context():
+            try:
+                return super().perform()
+            finally:
+                db.session.remove()
+
+
+def job_class_for(app):
+    return type("AppJob", (AppJob,), {"app": app})
+
+
+def build_worker(app, worker_class=Worker, **options):
+    """A worker on every portal queue, highest priority first, running jobs in `app`."""
+    with app.app_context():
+        queues = [get_queue(name) for name in QUEUE_NAMES]
+        return worker_class(
+            queues, connection=redis_connection(), job_class=job_class_for(app), **options
+        )
+
+
+def run_cron(app):
+    with app.app_context():
+        scheduler = CronScheduler(connection=redis_connection())
+    scheduler.load_config_from_file(CRON_MODULE)
+    scheduler.start()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m jobs.worker")
+    parser.add_argument("mode", nargs="?", choices=("work", "cron"), default="work")
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app()
+    if args.mode == "cron":
+        run_cron(app)
+        return
+    with app.app_context():
+        db.engine.dispose()
+    build_worker(app).work(burst=args.burst, with_scheduler=True)
+
+
+if __name__ == "__main__":
+    main()
