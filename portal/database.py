@@ -48,7 +48,7 @@ def write_transaction():
     Commits when the block ends, rolls back if it raises. A transaction the
     session already has open (a request's reads) is committed first.
     """
-    session = db.session
+    session = db.session()
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={IMMEDIATE: True})

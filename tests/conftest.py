@@ -8,6 +8,7 @@ import shutil
 import tempfile
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from rq import SimpleWorker
 
@@ -68,9 +69,22 @@ def _schema(settings):
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own application context, as in a real server.
+
+    Without this, requests would reuse the test's context, and `g` (where
+    Flask-Login and Flask-Babel cache per-request state) would leak between them.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(settings, _schema):
     app = create_app(settings)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         redis_connection().flushdb()
         yield app
@@ -99,6 +113,13 @@ def runner(app):
 def make(app):
     """Factories with sensible defaults: make.org(), make.person(role=...), …"""
     return Factory()
+
+
+def fresh(obj):
+    """`obj` as the database has it now; ends the test's own (snapshot) read transaction."""
+    db.session.rollback()
+    db.session.refresh(obj)
+    return obj
 
 
 def csrf_token(html):
