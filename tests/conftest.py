@@ -93,6 +93,21 @@ def app(settings, _schema):
         db.engine.dispose()
 
 
+@pytest.fixture
+def make_app(settings, _schema):
+    """Build extra apps with changed settings; their connections are closed afterwards."""
+    apps = []
+
+    def build(**overrides):
+        apps.append(create_app({**settings, **overrides}))
+        return apps[-1]
+
+    yield build
+    for extra in apps:
+        with extra.app_context():
+            db.engine.dispose()
+
+
 def _empty_all_tables():
     with db.engine.begin() as connection:
         for table in reversed(db.metadata.sorted_tables):

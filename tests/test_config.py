@@ -2,7 +2,6 @@
 
 import pytest
 
-from portal import create_app
 from portal.config import ConfigError, database_url, load
 
 
@@ -102,8 +101,8 @@ def test_database_url_uses_psycopg_3(tmp_path, given, expected):
     assert database_url(given, tmp_path) == expected
 
 
-def test_overrides_win_over_environment(settings, monkeypatch):
+def test_overrides_win_over_environment(make_app, monkeypatch):
     monkeypatch.setenv("SMS_SENDER", "FranMiljon")
-    app = create_app({**settings, "SMS_SENDER": "Override"})
+    app = make_app(SMS_SENDER="Override")
     assert app.config["SMS_SENDER"] == "Override"
     assert app.config["TESTING"] is True

@@ -9,7 +9,6 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from portal import create_app
 from portal.extensions import db
 
 
@@ -30,8 +29,8 @@ def empty_database_url(database_url, tmp_path):
     admin.dispose()
 
 
-def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
-    app = create_app({**settings, "DATABASE_URL": empty_database_url})
+def test_upgrade_from_empty_matches_the_models(make_app, empty_database_url):
+    app = make_app(DATABASE_URL=empty_database_url)
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -44,4 +43,3 @@ def test_upgrade_from_empty_matches_the_models(settings, empty_database_url):
         with db.engine.connect() as connection:
             assert set(inspect(connection).get_table_names()) == {"alembic_version"}
         upgrade()
-        db.engine.dispose()
