@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:47:20.426510
+Create Date: 2026-11-25 13:58:05.578515
 
 """
 from alembic import op
@@ -108,6 +108,16 @@ def upgrade():
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('duties',
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_duties_person_id_people'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_duties_school_id_schools'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('person_id', 'school_id', name=op.f('pk_duties'))
+    )
+    with op.batch_alter_table('duties', schema=None) as batch_op:
+        batch_op.create_index('ix_duties_school_id', ['school_id'], unique=False)
 
     op.create_table('groups',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -311,6 +321,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_groups_organisation_id'))
 
     op.drop_table('groups')
+    with op.batch_alter_table('duties', schema=None) as batch_op:
+        batch_op.drop_index('ix_duties_school_id')
+
+    op.drop_table('duties')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))

@@ -8,6 +8,7 @@ from portal.models.directory import (
     Person,
     Role,
     School,
+    duties,
     group_memberships,
     guardianships,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "SmsPackage",
     "SmsStatus",
     "UsageEntry",
+    "duties",
     "group_memberships",
     "guardianships",
 ]

@@ -45,6 +45,7 @@ class School(db.Model):
 
     organisation: Mapped["Organisation"] = relationship(back_populates="schools")  # noqa: F821
     groups: Mapped[list["Group"]] = relationship(back_populates="school", order_by="Group.name")
+    staff: Mapped[list["Person"]] = relationship(secondary="duties", back_populates="schools")
 
 
 group_memberships = Table(
@@ -55,6 +56,14 @@ group_memberships = Table(
     Index("ix_group_memberships_person_id", "person_id"),
 )
 
+# Staff and principals work at schools (an SS 12000 "duty" at a school unit).
+duties = Table(
+    "duties",
+    db.metadata,
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("school_id", ForeignKey("schools.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_duties_school_id", "school_id"),
+)
 guardianships = Table(
     "guardianships",
     db.metadata,
@@ -77,6 +86,7 @@ class Group(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str | None] = mapped_column(String(100))
 
+    organisation: Mapped["Organisation"] = relationship()  # noqa: F821
     school: Mapped[School] = relationship(back_populates="groups")
     members: Mapped[list["Person"]] = relationship(
         secondary=group_memberships, back_populates="groups"
@@ -119,6 +129,7 @@ class Person(UserMixin, db.Model):
     groups: Mapped[list[Group]] = relationship(
         secondary=group_memberships, back_populates="members"
     )
+    schools: Mapped[list[School]] = relationship(secondary=duties, back_populates="staff")
     children: Mapped[list["Person"]] = relationship(
         secondary=guardianships,
         primaryjoin="Person.id == guardianships.c.guardian_id",
