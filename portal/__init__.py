@@ -31,11 +31,11 @@ def _init_extensions(app):
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    security.init_app(app)
     csrf.init_app(app)
     queue.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
     htmx.init_app(app)
     navigation.init_app(app)
     login_manager.init_app(app)
@@ -44,6 +44,8 @@ def _init_extensions(app):
 def _register_blueprints(app):
     from portal.auth import bp as auth_bp
     from portal.main import bp as main_bp
+    from portal.orders import bp as orders_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(orders_bp)

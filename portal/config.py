@@ -28,6 +28,7 @@ DEFAULTS = {
     "MAIL_URL": None,
     "MAIL_SENDER": "SMS-portalen <noreply@sms-portalen.se>",
     "SMS_PACKAGE_SIZE": 10_000,
+    "ORDER_MIN_FILL_SECONDS": 0.5,
     "REDIS_URL": None,
     "DATABASE_URL": None,
     "SECRET_KEY": None,
@@ -60,6 +61,7 @@ ENVIRONMENT = (
     "PUBLIC_BASE_URL",
     "MAIL_URL",
     "SMS_PACKAGE_SIZE",
+    "ORDER_MIN_FILL_SECONDS",
 )
 
 
@@ -71,6 +73,9 @@ def load(instance_path, overrides=None):
     config.update(overrides or {})
 
     config["SMS_PACKAGE_SIZE"] = _positive_int("SMS_PACKAGE_SIZE", config["SMS_PACKAGE_SIZE"])
+    config["ORDER_MIN_FILL_SECONDS"] = _seconds(
+        "ORDER_MIN_FILL_SECONDS", config["ORDER_MIN_FILL_SECONDS"]
+    )
     _check_choice("SMS_PROVIDER", config["SMS_PROVIDER"], PROVIDERS)
     _check_choice("PORTAL_ENV", config["PORTAL_ENV"], ("development", "production", "testing"))
     if not 1 <= len(config["SMS_SENDER"]) <= 11:
@@ -139,6 +144,16 @@ def _positive_int(name, value):
     if number < 1:
         raise ConfigError(f"{name} must be at least 1.")
     return number
+
+
+def _seconds(name, value):
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}.") from None
+    if not 0 <= seconds <= 3600:
+        raise ConfigError(f"{name} must be between 0 and 3600 seconds.")
+    return seconds
 
 
 def _check_choice(name, value, choices):

@@ -3,8 +3,8 @@
 Source strings are Swedish; `portal/translations/en` holds the English catalogue.
 """
 
-from flask import current_app, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask import current_app, has_request_context, session
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 
 from portal.extensions import babel
 
@@ -13,12 +13,13 @@ def init_app(app):
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["datetime"] = format_stockholm_datetime
     app.jinja_env.filters["date"] = lambda value: format_date(value, "yyyy-MM-dd") if value else ""
+    app.jinja_env.filters["thousands"] = format_decimal
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "sv")
 
 
 def select_locale():
-    """The language chosen in this session, else the default (Swedish)."""
-    chosen = session.get("lang")
+    """The language chosen in this session, else the default (Swedish, also for CLI and jobs)."""
+    chosen = session.get("lang") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

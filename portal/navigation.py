@@ -10,7 +10,7 @@ from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.models import Role, SmsStatus
+from portal.models import OrderStatus, Role, SmsStatus
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,14 @@ SMS_STATUS_LABELS = {
 }
 
 
+ORDER_STATUS_LABELS = {
+    OrderStatus.RECEIVED: _l("Mottagen"),
+    OrderStatus.APPROVED: _l("Godkänd"),
+    OrderStatus.REJECTED: _l("Avslagen"),
+    OrderStatus.ACTIVATED: _l("Aktiverad"),
+}
+
+
 def init_app(app):
     app.context_processor(
         lambda: {
@@ -58,6 +66,7 @@ def init_app(app):
             "has_endpoint": has_endpoint,
             "role_label": ROLE_LABELS.get,
             "sms_status_label": SMS_STATUS_LABELS.get,
+            "order_status_label": ORDER_STATUS_LABELS.get,
         }
     )
 

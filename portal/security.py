@@ -3,7 +3,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort
+from flask import abort, current_app, request
 from flask_login import current_user, login_required
 
 from portal.extensions import db
@@ -32,7 +32,9 @@ HEADERS = {
 
 
 def init_app(app):
+    """Register before CSRF protection, so body limits apply before any form is parsed."""
     production = app.config["PORTAL_ENV"] == "production"
+    app.before_request(_apply_body_limit)
 
     @app.after_request
     def _security_headers(response):
@@ -43,6 +45,23 @@ def init_app(app):
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
+
+
+def body_limit(max_bytes):
+    """Requests to this view with a larger body are refused with 413 before parsing."""
+
+    def decorator(view):
+        view.max_body_bytes = max_bytes
+        return view
+
+    return decorator
+
+
+def _apply_body_limit():
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "max_body_bytes", None)
+    if limit is not None:
+        request.max_content_length = limit
 
 
 def role_required(*roles):

@@ -18,6 +18,8 @@ from portal.extensions import db
 from portal.queue import embedded_redis_url, redis_connection, stop_embedded_redis
 from tests.factories import Factory
 
+pytest_plugins = ["tests.smtp"]
+
 CSRF_INPUT = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'

@@ -73,6 +73,8 @@ def test_environment_is_read(tmp_path, monkeypatch):
         ("SMS_PROVIDER", "twilio"),
         ("SMS_SENDER", "EttMycketLångtNamn"),
         ("PORTAL_ENV", "staging"),
+        ("ORDER_MIN_FILL_SECONDS", "snabbt"),
+        ("ORDER_MIN_FILL_SECONDS", "-1"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(tmp_path, monkeypatch, name, value):

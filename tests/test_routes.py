@@ -6,6 +6,9 @@ ROUTES = {
     ("/language", "main.language", "POST"),
     ("/login", "auth.login", "GET,POST"),
     ("/logout", "auth.logout", "GET,POST"),
+    ("/order", "orders.new", "GET,POST"),
+    ("/order/<token>", "orders.status", "GET"),
+    ("/order/validate/<name>", "orders.validate_field", "POST"),
     ("/static/<path:filename>", "static", "GET"),
 }
 
@@ -26,4 +29,5 @@ def test_anonymous_visitors_reach_only_public_pages(client):
     assert client.get("/").status_code == 200
     assert client.get("/login").status_code == 200
     assert client.get("/healthz").status_code == 200
+    assert client.get("/order").status_code == 200
     assert client.get("/logout").status_code == 302

@@ -225,6 +225,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_sms_orders_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_orders_org_number'), ['org_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_orders_status'), ['status'], unique=False)
+        batch_op.create_index('uq_sms_orders_one_waiting_per_org', ['org_number'], unique=True, sqlite_where=sa.text("status = 'received'"), postgresql_where=sa.text("status = 'received'"))
 
     op.create_table('group_memberships',
     sa.Column('group_id', sa.Integer(), nullable=False),
@@ -298,6 +299,7 @@ def downgrade():
 
     op.drop_table('group_memberships')
     with op.batch_alter_table('sms_orders', schema=None) as batch_op:
+        batch_op.drop_index('uq_sms_orders_one_waiting_per_org', sqlite_where=sa.text("status = 'received'"), postgresql_where=sa.text("status = 'received'"))
         batch_op.drop_index(batch_op.f('ix_sms_orders_status'))
         batch_op.drop_index(batch_op.f('ix_sms_orders_org_number'))
         batch_op.drop_index(batch_op.f('ix_sms_orders_created_at'))

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -25,6 +25,14 @@ class SmsOrder(db.Model):
     __table_args__ = (
         CheckConstraint(
             "(status = 'rejected') = (rejection_reason IS NOT NULL)", name="reason_iff_rejected"
+        ),
+        # At most one order per organisation waits for a decision, even under concurrent posts.
+        Index(
+            "uq_sms_orders_one_waiting_per_org",
+            "org_number",
+            unique=True,
+            sqlite_where=text("status = 'received'"),
+            postgresql_where=text("status = 'received'"),
         ),
     )
 

@@ -1,0 +1,96 @@
+"""Mail jobs: the order confirmation to the orderer and the new-order notice to operators.
+
+Jobs take ids, read the database and render `templates/mail/*.txt` (plain
+Swedish; the recipients are Swedish organisations and platform staff).
+"""
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+from flask import current_app, render_template
+
+from portal.extensions import db
+from portal.mail import compose, deliver, public_url
+from portal.models import OrgKind, Person, Role, SmsOrder
+from portal.models.orders import PROMISE_HOURS
+from portal.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+KIND_NAMES = {OrgKind.KOMMUN: "Kommun", OrgKind.FRISKOLA: "Fristående skola"}
+
+
+def enqueue_order_emails(order_id):
+    """Queue both mails about a new order, once each; call after the order is committed."""
+    return [
+        enqueue(
+            send_order_confirmation,
+            order_id,
+            job_id=f"order-confirmation-{order_id}",
+            queue="mail",
+        ),
+        enqueue(
+            notify_operators_of_order, order_id, job_id=f"order-notice-{order_id}", queue="mail"
+        ),
+    ]
+
+
+def send_order_confirmation(order_id):
+    """Tell the orderer we have the order: its number, status link, what happens next, terms."""
+    order = _order(order_id)
+    text = render_template(
+        "mail/order_confirmation.txt",
+        order=order,
+        status_url=public_url(f"/order/{order.token}"),
+        package_size=format_decimal(current_app.config["SMS_PACKAGE_SIZE"], locale="sv"),
+        **_times(order),
+    )
+    subject = f"Vi har tagit emot er beställning av SMS ({order.number})"
+    deliver(compose(order.contact_email, subject, text))
+
+
+def notify_operators_of_order(order_id):
+    """Tell every active operator that a new order waits, and by when it must be handled."""
+    order = _order(order_id)
+    operators = _operator_addresses()
+    if not operators:
+        logger.warning("No active operator with an e-mail address to notify of %s", order.number)
+        return
+    text = render_template(
+        "mail/new_order_notice.txt",
+        order=order,
+        kind=KIND_NAMES[order.org_kind],
+        queue_url=public_url("/admin/orders"),
+        **_times(order),
+    )
+    subject = f"Ny SMS-beställning väntar: {order.org_name} ({order.number})"
+    deliver(compose(operators, subject, text))
+
+
+def _times(order):
+    """When the order came in and when the one-day promise runs out, in Stockholm time."""
+    deadline = order.created_at + timedelta(hours=PROMISE_HOURS)
+    return {"received": _stockholm_time(order.created_at), "deadline": _stockholm_time(deadline)}
+
+
+def _stockholm_time(moment):
+    """2026-03-02 09:05 — Swedish format, Europe/Stockholm time."""
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+def _order(order_id):
+    order = db.session.get(SmsOrder, order_id)
+    if order is None:
+        raise LookupError(f"SMS order {order_id} does not exist")
+    return order
+
+
+def _operator_addresses():
+    return db.session.scalars(
+        db.select(Person.email)
+        .where(Person.role == Role.OPERATOR, Person.active.is_(True), Person.email.is_not(None))
+        .order_by(Person.email)
+    ).all()

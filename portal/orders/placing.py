@@ -1,0 +1,90 @@
+"""Placing an order: one waiting order per organisation, numbered SMS-<year>-<6 digits>."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from portal.database import write_transaction
+from portal.extensions import db
+from portal.models import OrderStatus, Organisation, SmsOrder, SmsStatus
+from portal.models.audit import record
+from portal.models.base import utcnow
+from portal.models.orders import PROMISE_HOURS
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+ATTEMPTS = 3
+
+
+class Refusal(StrEnum):
+    ORDER_WAITING = "order_waiting"
+    SMS_ACTIVE = "sms_active"
+
+
+@dataclass(frozen=True)
+class Placement:
+    org_number: str
+    order: SmsOrder | None
+    refusal: Refusal | None = None
+
+
+def place_order(fields):
+    """Store a new order, or say why not (an order already waits, SMS is already active).
+
+    Runs under the write lock; two posts for one organisation at the same instant
+    end as one order and one refusal (the schema allows one waiting order each).
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with write_transaction():
+                return _place(fields)
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+    return None
+
+
+def promise_deadline(order):
+    return order.created_at + timedelta(hours=PROMISE_HOURS)
+
+
+def _place(fields):
+    number = fields["org_number"]
+    organisation = db.session.execute(
+        db.select(Organisation).where(Organisation.org_number == number)
+    ).scalar_one_or_none()
+    if organisation is not None and organisation.sms_status == SmsStatus.ACTIVE:
+        return Placement(number, None, Refusal.SMS_ACTIVE)
+    waiting = db.session.execute(
+        db.select(SmsOrder).where(
+            SmsOrder.org_number == number, SmsOrder.status == OrderStatus.RECEIVED
+        )
+    ).scalar_one_or_none()
+    if waiting is not None:
+        return Placement(number, waiting, Refusal.ORDER_WAITING)
+    now = utcnow()
+    order = SmsOrder(
+        **fields,
+        number=_next_number(now),
+        token=secrets.token_urlsafe(32),
+        terms_accepted_at=now,
+        created_at=now,
+        organisation_id=organisation.id if organisation is not None else None,
+    )
+    db.session.add(order)
+    db.session.flush()
+    record("order.received", subject=order, number=order.number, org_number=number)
+    return Placement(number, order)
+
+
+def _next_number(now):
+    """The year's next order number; the unique constraint settles any race."""
+    prefix = f"SMS-{now.astimezone(STOCKHOLM).year}-"
+    last = db.session.scalar(
+        db.select(db.func.max(SmsOrder.number)).where(SmsOrder.number.startswith(prefix))
+    )
+    sequence = int(last.removeprefix(prefix)) + 1 if last else 1
+    return f"{prefix}{sequence:06d}"

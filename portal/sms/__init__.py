@@ -1,0 +1,1 @@
+"""SMS text and phone-number logic, and the provider adapters."""
