@@ -42,10 +42,23 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
+    from portal.activation import bp as activation_bp
+    from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
+    from portal.billing import bp as billing_bp
+    from portal.directory import bp as directory_bp
     from portal.main import bp as main_bp
     from portal.orders import bp as orders_bp
+    from portal.people import bp as people_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(orders_bp)
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        orders_bp,
+        activation_bp,
+        billing_bp,
+        audit_bp,
+        directory_bp,
+        people_bp,
+    ):
+        app.register_blueprint(blueprint)

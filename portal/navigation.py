@@ -32,7 +32,7 @@ MENU = (
     NavItem("messaging.new", _l("Nytt meddelande"), STAFF_ROLES),
     NavItem("directory.import_page", _l("Katalogimport"), (Role.ADMIN,)),
     NavItem("billing.overview", _l("Fakturering"), (Role.ADMIN,)),
-    NavItem("directory.profile", _l("Min profil"), tuple(Role)),
+    NavItem("people.profile", _l("Min profil"), tuple(Role)),
 )
 
 ROLE_LABELS = {

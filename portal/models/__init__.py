@@ -5,6 +5,7 @@ from portal.models.billing import Invoice, InvoiceStatus, PackagePrice, SmsPacka
 from portal.models.directory import (
     SENDING_ROLES,
     Group,
+    PasswordToken,
     Person,
     Role,
     School,
@@ -29,6 +30,7 @@ __all__ = [
     "OrgKind",
     "Organisation",
     "PackagePrice",
+    "PasswordToken",
     "Person",
     "Recipient",
     "RecipientStatus",

@@ -93,6 +93,23 @@ class Group(db.Model):
     )
 
 
+class PasswordToken(db.Model):
+    """A single-use, time-limited link to set a password (invitations, resets).
+
+    Only a hash of the token is stored; the link in the e-mail carries the token.
+    """
+
+    __tablename__ = "password_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
 class Person(UserMixin, db.Model):
     """Anyone the portal knows: operators, organisation staff, students and guardians.
 
@@ -118,6 +135,8 @@ class Person(UserMixin, db.Model):
     family_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     mobile: Mapped[str | None] = mapped_column(String(16))
+    # A number we were given that is not a valid mobile: kept to report it, never texted.
+    mobile_rejected: Mapped[str | None] = mapped_column(String(50))
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     protected_identity: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -58,6 +58,7 @@ class SmsOrder(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
 
     organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821

@@ -7,6 +7,11 @@ from flask_babel import lazy_gettext as _l
 
 DEFAULT_REGION = "SE"
 _TRUNK_ZERO = re.compile(r"\(0\)")
+_SEPARATORS = re.compile(r"[\s\-./()]")
+_MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
 
 
 class InvalidPhone(ValueError):
@@ -23,6 +28,24 @@ def normalise_phone(value: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(_l("Telefonnumret finns inte. Kontrollera riktnummer och siffror."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_mobile(value: str, region: str = DEFAULT_REGION) -> str:
+    """E.164 for a number that can receive SMS, repairing what spreadsheets do to numbers:
+    spaces, dashes, '(0)', a lost leading 0 (701234567) and a country code without '+'
+    (46701234567, 0046701234567)."""
+    digits = _SEPARATORS.sub("", _TRUNK_ZERO.sub("", value.strip()))
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif region == "SE" and digits.isdigit():
+        if digits.startswith("46") and len(digits) >= 11:
+            digits = "+" + digits
+        elif digits.startswith("7") and len(digits) == 9:
+            digits = "0" + digits
+    number = normalise_phone(digits, region)
+    if phonenumbers.number_type(phonenumbers.parse(number)) not in _MOBILE_TYPES:
+        raise InvalidPhone(_l("Numret är inte ett mobilnummer och kan inte ta emot SMS."))
+    return number
 
 
 def mask(e164: str | None) -> str:

@@ -1,0 +1,1 @@
+from portal.activation import bp  # noqa: F401

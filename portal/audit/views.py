@@ -1,0 +1,1 @@
+from portal.audit import bp  # noqa: F401

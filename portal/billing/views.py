@@ -1,0 +1,1 @@
+from portal.billing import bp  # noqa: F401

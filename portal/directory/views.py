@@ -1,0 +1,1 @@
+from portal.directory import bp  # noqa: F401
