@@ -10,6 +10,7 @@ with `SELECT … FOR UPDATE` (`.with_for_update()`, which SQLite ignores).
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 
@@ -58,3 +59,16 @@ def write_transaction():
     except BaseException:
         session.rollback()
         raise
+
+
+def in_write_transaction(work, *args, attempts=3):
+    """`work(*args)` inside `write_transaction()`, retried when a unique constraint
+    settles a race (two writers took the same next number); its result is returned."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_transaction():
+                return work(*args)
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    return None

@@ -4,19 +4,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
-from portal.database import write_transaction
+from portal.database import in_write_transaction
 from portal.extensions import db
 from portal.models import OrderStatus, Organisation, SmsOrder, SmsStatus
 from portal.models.audit import record
 from portal.models.base import utcnow
 from portal.models.orders import PROMISE_HOURS
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-ATTEMPTS = 3
+from portal.numbering import next_yearly_number
 
 
 class Refusal(StrEnum):
@@ -37,14 +32,7 @@ def place_order(fields):
     Runs under the write lock; two posts for one organisation at the same instant
     end as one order and one refusal (the schema allows one waiting order each).
     """
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with write_transaction():
-                return _place(fields)
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-    return None
+    return in_write_transaction(_place, fields)
 
 
 def promise_deadline(order):
@@ -68,7 +56,7 @@ def _place(fields):
     now = utcnow()
     order = SmsOrder(
         **fields,
-        number=_next_number(now),
+        number=next_yearly_number(SmsOrder.number, "SMS", now),
         token=secrets.token_urlsafe(32),
         terms_accepted_at=now,
         created_at=now,
@@ -78,13 +66,3 @@ def _place(fields):
     db.session.flush()
     record("order.received", subject=order, number=order.number, org_number=number)
     return Placement(number, order)
-
-
-def _next_number(now):
-    """The year's next order number; the unique constraint settles any race."""
-    prefix = f"SMS-{now.astimezone(STOCKHOLM).year}-"
-    last = db.session.scalar(
-        db.select(db.func.max(SmsOrder.number)).where(SmsOrder.number.startswith(prefix))
-    )
-    sequence = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{sequence:06d}"
