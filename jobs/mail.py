@@ -12,8 +12,8 @@ from babel.numbers import format_decimal
 from flask import current_app, render_template
 
 from portal.extensions import db
-from portal.mail import compose, deliver, public_url
-from portal.models import OrgKind, Person, Role, SmsOrder
+from portal.mail import compose, deliver, operator_addresses, public_url
+from portal.models import OrgKind, SmsOrder
 from portal.models.orders import PROMISE_HOURS
 from portal.queue import enqueue
 
@@ -55,7 +55,7 @@ def send_order_confirmation(order_id):
 def notify_operators_of_order(order_id):
     """Tell every active operator that a new order waits, and by when it must be handled."""
     order = _order(order_id)
-    operators = _operator_addresses()
+    operators = operator_addresses()
     if not operators:
         logger.warning("No active operator with an e-mail address to notify of %s", order.number)
         return
@@ -86,11 +86,3 @@ def _order(order_id):
     if order is None:
         raise LookupError(f"SMS order {order_id} does not exist")
     return order
-
-
-def _operator_addresses():
-    return db.session.scalars(
-        db.select(Person.email)
-        .where(Person.role == Role.OPERATOR, Person.active.is_(True), Person.email.is_not(None))
-        .order_by(Person.email)
-    ).all()

@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app
 
 from portal.config import ConfigError
+from portal.extensions import db
+from portal.models import Person, Role
 from portal.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -84,3 +86,12 @@ def _secure_and_log_in(client, url):
         client.ehlo()
     if url.username:
         client.login(unquote(url.username), unquote(url.password or ""))
+
+
+def operator_addresses():
+    """The e-mail addresses of every active operator, for notices about orders and billing."""
+    return db.session.scalars(
+        db.select(Person.email)
+        .where(Person.role == Role.OPERATOR, Person.active.is_(True), Person.email.is_not(None))
+        .order_by(Person.email)
+    ).all()

@@ -7,7 +7,7 @@ from portal.models import PackagePrice
 from portal.models.audit import record
 from portal.models.base import utcnow
 
-MAX_PRICE_ORE = 100_000_000_00  # 100 million kronor: anything above is a typo
+MAX_PRICE_ORE = 1_000_000_00  # a million kronor a package: anything above is a typo
 
 
 class NoPrice(Exception):

@@ -1,0 +1,107 @@
+"""The operators' audit log: newest first, filters, Swedish labels, no protected names."""
+
+from datetime import timedelta
+
+import pytest
+
+from portal.extensions import db
+from portal.models import AuditEvent, Role
+from portal.models.base import utcnow
+
+
+@pytest.fixture
+def operator(make, auth):
+    person = make.person(Role.OPERATOR, given_name="Sofia", family_name="Nordin")
+    auth.login(person.email)
+    db.session.rollback()  # end the test's read snapshot: the login wrote to the database
+    return person
+
+
+def event(action, *, actor=None, organisation=None, minutes_ago=0, **details):
+    db.session.add(
+        AuditEvent(
+            action=action,
+            actor_id=actor.id if actor else None,
+            organisation_id=organisation.id if organisation else None,
+            at=utcnow() - timedelta(minutes=minutes_ago),
+            details=details,
+        )
+    )
+    db.session.commit()
+
+
+def rows(html):
+    return html[html.index("<tbody>") : html.index("</tbody>")].split("<tr>")[1:]
+
+
+def test_newest_first_with_swedish_labels_actor_and_organisation(client, operator, make):
+    organisation = make.org(name="Åkerby kommun")
+    admin = make.person(Role.ADMIN, organisation, given_name="Maria", family_name="Lundgren")
+    event("price.set", actor=operator, minutes_ago=10, amount_ore=450_000, previous_ore=None)
+    event("sms.deactivated", actor=admin, organisation=organisation, minutes_ago=1, reason="Byter")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    newest, oldest = rows(html)
+    assert "SMS avslutat" in newest and "Maria Lundgren" in newest
+    assert "Åkerby kommun" in newest and "Anledning: Byter" in newest
+    assert "Paketpris ändrat" in oldest and "Sofia Nordin" in oldest
+    assert "Belopp 4\u00a0500,00\u00a0kr" in oldest
+
+
+def test_protected_identity_names_are_never_shown(client, operator, make):
+    organisation = make.org()
+    hidden = make.person(
+        Role.ADMIN, organisation, given_name="Hemlig", family_name="Person", protected_identity=True
+    )
+    event("sms.deactivated", actor=hidden, organisation=organisation)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "Skyddad identitet" in html
+    assert "Hemlig" not in html
+
+
+def test_typed_text_in_details_is_escaped(client, operator, make):
+    event("sms.deactivated", organisation=make.org(), reason="<script>alert(1)</script>")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_filter_by_organisation_and_by_action(client, operator, make):
+    first, second = make.org(name="Första kommun"), make.org(name="Andra kommun")
+    event("sms.activated", organisation=first, package=1)
+    event("sms.deactivated", organisation=first)
+    event("sms.activated", organisation=second, package=1)
+
+    html = client.get(f"/admin/audit?organisation={first.id}").get_data(as_text=True)
+    assert len(rows(html)) == 2
+    assert all("Första kommun" in row for row in rows(html))
+
+    html = client.get("/admin/audit?action=sms.activated").get_data(as_text=True)
+    assert len(rows(html)) == 2 and all("SMS aktiverat" in row for row in rows(html))
+
+    html = client.get(f"/admin/audit?organisation={second.id}&action=sms.activated").get_data(
+        as_text=True
+    )
+    (row,) = rows(html)
+    assert "Andra kommun" in row
+    assert '<option selected value="sms.activated">' in html
+
+
+@pytest.mark.parametrize("query", ["organisation=999999", "organisation=x", "action=<b>"])
+def test_an_unknown_filter_value_is_422(client, operator, query):
+    response = client.get(f"/admin/audit?{query}")
+    assert response.status_code == 422
+    assert 'class="error-summary"' in response.get_data(as_text=True)
+
+
+def test_an_unlabelled_action_is_shown_as_recorded(client, operator):
+    event("something.new")
+    assert "something.new" in client.get("/admin/audit").get_data(as_text=True)
+
+
+def test_the_log_pages(client, operator):
+    for n in range(55):
+        event("price.set", actor=operator, minutes_ago=n, amount_ore=n)
+    first = client.get("/admin/audit").get_data(as_text=True)
+    assert len(rows(first)) == 50 and "Sida 1 av 2" in first
+    assert 'href="/admin/audit?page=2"' in first
+    assert len(rows(client.get("/admin/audit?page=2").get_data(as_text=True))) == 5
