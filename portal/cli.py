@@ -15,7 +15,12 @@ ORG_ROLES = [role.value for role in Role if role != Role.OPERATOR]
 
 
 def init_app(app):
-    for command in (init_db, seed_demo, create_operator, create_user):
+    from portal.billing.commands import invoices
+    from portal.directory.commands import directory
+    from portal.orders.commands import orders
+
+    commands = (init_db, seed_demo, create_operator, create_user, directory, invoices, orders)
+    for command in commands:
         app.cli.add_command(command)
 
 

@@ -4,6 +4,7 @@ Menu entries name endpoints; an entry appears only once its blueprint is
 registered, so later features join the menu by existing.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, request, url_for
@@ -18,19 +19,28 @@ class NavItem:
     endpoint: str
     label: str
     roles: tuple[Role, ...]
+    count: Callable[[], int] | None = None
+
+
+def _waiting_orders():
+    from portal.activation.queue import waiting_count  # the queue imports these labels
+
+    return waiting_count()
 
 
 STAFF_ROLES = (Role.ADMIN, Role.PRINCIPAL, Role.STAFF)
 
 MENU = (
     NavItem("main.index", _l("Start"), tuple(Role)),
-    NavItem("activation.queue", _l("Beställningar"), (Role.OPERATOR,)),
+    NavItem("activation.queue", _l("Beställningar"), (Role.OPERATOR,), count=_waiting_orders),
     NavItem("activation.organisations", _l("Organisationer"), (Role.OPERATOR,)),
     NavItem("billing.invoices", _l("Fakturor"), (Role.OPERATOR,)),
+    NavItem("billing.price", _l("Paketpris"), (Role.OPERATOR,)),
     NavItem("audit.log", _l("Granskningslogg"), (Role.OPERATOR,)),
     NavItem("messaging.index", _l("Meddelanden"), STAFF_ROLES),
     NavItem("messaging.new", _l("Nytt meddelande"), STAFF_ROLES),
     NavItem("directory.import_page", _l("Katalogimport"), (Role.ADMIN,)),
+    NavItem("people.invite_list", _l("Bjud in"), (Role.ADMIN,)),
     NavItem("billing.overview", _l("Fakturering"), (Role.ADMIN,)),
     NavItem("people.profile", _l("Min profil"), tuple(Role)),
 )
@@ -84,6 +94,7 @@ def navigation():
             "url": url_for(item.endpoint),
             "label": item.label,
             "current": request.endpoint == item.endpoint,
+            "count": item.count() if item.count else None,
         }
         for item in MENU
         if current_user.role in item.roles and has_endpoint(item.endpoint)

@@ -44,6 +44,7 @@ class Factory:
         fields.setdefault("email", f"person{n}@example.se")
         fields.setdefault("given_name", f"Förnamn{n}")
         fields.setdefault("family_name", f"Efternamn{n}")
+        fields.setdefault("terms_accepted_at", utcnow())
         person = Person(role=role, organisation=organisation, **fields)
         if password:
             set_password(person, password)
