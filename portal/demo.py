@@ -162,7 +162,16 @@ class _People:
     def make(
         self, role, organisation, given_name, family_name, *, email=None, accepted=True, **fields
     ):
-        """A person; `accepted` gives them a past login and acceptance of the terms."""
+        """A person; `accepted` gives them a past login and acceptance of the terms.
+
+        A landline number is kept as a rejected number, as an import would: such people
+        show up among those left out of SMS, never as SMS recipients.
+        """
+        number = fields.pop("mobile", None)
+        if number and not number.startswith(MOBILE_PREFIX):
+            fields["mobile_rejected"] = number
+        elif number:
+            fields["mobile"] = number
         person = Person(
             role=role,
             organisation=organisation,
@@ -202,6 +211,9 @@ class _People:
         accepted_at = self.now - timedelta(days=self.rng.uniform(2, 360))
         last_login_at = accepted_at + (self.now - accepted_at) * self.rng.random()
         return {"terms_accepted_at": accepted_at, "last_login_at": last_login_at}
+
+
+MOBILE_PREFIX = "+467"
 
 
 def _fictional_numbers():
@@ -331,7 +343,8 @@ def _kommun_staff(kommun, schools, groups, people):
 
 
 def _demo_family(kommun, group, people):
-    """The demo student in `group` and the demo guardian; both accepted, both with mobiles."""
+    """The demo student in `group`, the demo guardian and a second guardian who shares the
+    demo guardian's mobile (one SMS per number); all accepted."""
     student = people.make(
         Role.STUDENT,
         kommun,
@@ -349,6 +362,9 @@ def _demo_family(kommun, group, people):
         email="vardnadshavare@exempelkommun.se",
         mobile=people.number(),
         children=[student],
+    )
+    people.make(
+        Role.GUARDIAN, kommun, "Anders", "Lindberg", mobile=guardian.mobile, children=[student]
     )
     return [(f"Elev ({group.name})", student), ("Vårdnadshavare (till eleven)", guardian)]
 

@@ -144,6 +144,7 @@ def test_mobiles_are_valid_e164_and_emails_lowercase(demo):
         if person.mobile:
             number = phonenumbers.parse(person.mobile)
             assert phonenumbers.is_valid_number(number), person.mobile
+            assert phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
             assert person.mobile == phonenumbers.format_number(
                 number, phonenumbers.PhoneNumberFormat.E164
             )
