@@ -127,7 +127,7 @@ class OrderForm(FlaskForm):
     )
     # Bots fill every field and post at once; people leave this empty and take their time.
     website = StringField(_l("Lämna det här fältet tomt"), filters=[clean_text])
-    started = HiddenField()
+    started = HiddenField("")  # no label: saves a gettext catalogue load per request
 
     def validate_org_number(self, field):
         number = _value(field)

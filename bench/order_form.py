@@ -1,0 +1,355 @@
+"""Requests per second of the order form under gunicorn, against a bare Flask route.
+
+Starts two gunicorns (2 sync workers each, 127.0.0.1, free ports): one with
+a bare Flask app (one route returning "ok", the baseline), one with the
+portal. Four client threads, each with its own httpx client and cookie jar,
+send a fixed number of requests per case after a warm-up:
+
+- `bare_flask`: GET / on the bare app;
+- `order_form_get`: GET /order (template, CSRF token, signed start stamp);
+- `order_form_post`: a valid POST /order with a new organisation number
+  each time (validation, one write transaction, two mail jobs in Redis,
+  the 303 to the status page). Anything but a 303 stops the run.
+
+The cases take turns in four rounds, so a change in the machine's load
+during the run falls on all of them alike. The portal runs on a fresh
+SQLite database and an embedded Redis in a temporary directory, with rate
+limiting off and ORDER_MIN_FILL_SECONDS 0 so that the benchmark is neither
+throttled nor dropped as a bot. On a 2-core machine the load generator
+competes with gunicorn for the CPU, for every case alike; the ratios
+(goal: at least 0.5) are the figures to read. One JSON line per figure,
+the last one with the ratios.
+
+    python bench/order_form.py [--requests 2000] [--quick] [--clients 4]
+        [--database-url postgresql://…] [--redis-url redis://…]
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from flask import Flask
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.extensions import db
+from portal.identifiers import luhn_valid
+from portal.queue import embedded_redis_url, stop_embedded_redis
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GOAL = 0.5
+WORKERS = 2
+ROUNDS = 4
+START_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 30
+REQUEST_TIMEOUT_SECONDS = 30
+SECRET_KEY = "bench-secret-key-long-enough-to-be-used-here"
+# Literal overrides for gunicorn's factory call; the URLs and the key go in the environment.
+PORTAL_OVERRIDES = {"RATELIMIT_ENABLED": False, "ORDER_MIN_FILL_SECONDS": 0}
+PORTAL_SPEC = f"portal:create_app({PORTAL_OVERRIDES!r})"
+BARE_SPEC = "bench.order_form:bare_app()"
+HIDDEN_INPUT = r'name="{}" type="hidden" value="([^"]+)"'
+ORDER = {
+    "org_kind": "friskola",
+    "org_name": "Benchskolan AB",
+    "contact_name": "Åsa Öberg",
+    "contact_email": "asa.oberg@example.se",
+    "contact_phone": "08-508 290 00",
+    "invoice_address": "Benchskolan AB\r\nBox 1\r\n111 11 Stockholm",
+    "invoice_reference": "BENCH 1",
+    "accept_terms": "y",
+}
+
+
+def bare_app():
+    """The baseline, served by gunicorn as `bench.order_form:bare_app()`."""
+    app = Flask("bare")
+    app.get("/")(lambda: "ok")
+    return app
+
+
+class OrgNumbers:
+    """Valid, distinct organisation numbers, drawn at random so that reruns against
+    one database (PostgreSQL) rarely meet an order that still waits."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._used = set()
+
+    def next(self):
+        with self._lock:
+            while True:
+                body = f"{random.randint(1, 9)}{random.randint(0, 9)}{random.randint(2, 9)}"
+                body += f"{random.randrange(10**6):06d}"
+                if body not in self._used:
+                    self._used.add(body)
+                    break
+        check = next(digit for digit in "0123456789" if luhn_valid(body + digit))
+        return f"{body[:6]}-{body[6:]}{check}"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(app_spec, directory, env=None):
+    """Start gunicorn in the project root on a free port; return (process, URL, log path)."""
+    port = free_port()
+    log = Path(directory) / f"gunicorn-{port}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(WORKERS),
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--no-control-socket",
+        app_spec,
+    ]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **(env or {})},
+        )
+    return process, f"http://127.0.0.1:{port}", log
+
+
+def wait_until_answers(process, url, log):
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer {url} in {START_TIMEOUT_SECONDS} s")
+
+
+def stop_gunicorn(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def hidden_value(page, name):
+    match = re.search(HIDDEN_INPUT.format(name), page)
+    if match is None:
+        raise RuntimeError(f"no hidden {name!r} input on the order form")
+    return match.group(1)
+
+
+def get(path, expected=200):
+    def prepare(_client):
+        return None
+
+    def send(client, _state):
+        response = client.get(path)
+        check(response, expected)
+
+    return prepare, send
+
+
+def post_order(org_numbers):
+    """Each client reads the form once; its CSRF token and start stamp serve every post."""
+
+    def prepare(client):
+        response = client.get("/order")
+        check(response, 200)
+        return {
+            "csrf_token": hidden_value(response.text, "csrf_token"),
+            "started": hidden_value(response.text, "started"),
+        }
+
+    def send(client, tokens):
+        data = {**tokens, **ORDER, "org_number": org_numbers.next()}
+        response = client.post("/order", data=data)
+        check(response, 303)
+        if not response.headers["location"].startswith("/order/"):
+            raise RuntimeError(f"POST /order redirected to {response.headers['location']}")
+
+    return prepare, send
+
+
+def check(response, expected):
+    if response.status_code != expected:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: "
+            f"{response.status_code}, not {expected}\n{response.text[:2000]}"
+        )
+
+
+def split(count, parts):
+    return [count // parts + (1 if index < count % parts else 0) for index in range(parts)]
+
+
+def run_case(base_url, case, count, clients, warmup):
+    """Send `count` requests from `clients` threads; return the time taken and each latency."""
+    prepare, send = case
+    barrier = threading.Barrier(clients + 1, timeout=START_TIMEOUT_SECONDS)
+    latencies = [[] for _ in range(clients)]
+    errors = []
+
+    def worker(index, share):
+        with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
+            try:
+                state = prepare(client)
+                for _ in range(warmup):
+                    send(client, state)
+            except Exception as error:
+                errors.append(error)
+            barrier.wait()
+            if errors:
+                return
+            try:
+                for _ in range(share):
+                    started = time.perf_counter()
+                    send(client, state)
+                    latencies[index].append(time.perf_counter() - started)
+            except Exception as error:
+                errors.append(error)
+
+    threads = [
+        threading.Thread(target=worker, args=(index, share), daemon=True)
+        for index, share in enumerate(split(count, clients))
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return elapsed, [seconds for own in latencies for seconds in own]
+
+
+def measure(cases, options):
+    """Run the cases in turn, ROUNDS times, so that a change in the machine's load
+    during the run falls on every case alike; return each case's figures."""
+    elapsed = dict.fromkeys(cases, 0.0)
+    latencies = {name: [] for name in cases}
+    for count in split(options.requests, ROUNDS):
+        for name, (url, case) in cases.items():
+            seconds, own = run_case(url, case, count, options.clients, options.warmup)
+            elapsed[name] += seconds
+            latencies[name] += own
+    return {name: summary(elapsed[name], latencies[name]) for name in cases}
+
+
+def summary(elapsed, latencies):
+    return {
+        "requests_per_second": round(len(latencies) / elapsed),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "p95_ms": round(statistics.quantiles(latencies, n=20)[-1] * 1000, 2),
+    }
+
+
+def serve(app_spec, health_path, directory, env=None):
+    """Start gunicorn and wait until `health_path` answers; return (process, URL)."""
+    process, url, log = start_gunicorn(app_spec, directory, env)
+    try:
+        wait_until_answers(process, url + health_path, log)
+    except BaseException:
+        stop_gunicorn(process)
+        raise
+    return process, url
+
+
+def portal_environment(directory, database_url, redis_url):
+    """Database, Redis and key for the portal; migrates the database first."""
+    env = {
+        "DATABASE_URL": database_url or f"sqlite:///{directory}/bench.sqlite3",
+        "REDIS_URL": redis_url or embedded_redis_url(directory),
+        "SECRET_KEY": SECRET_KEY,
+    }
+    app = create_app({**env, **PORTAL_OVERRIDES})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return env
+
+
+def report(figures, options):
+    baseline = figures["bare_flask"]["requests_per_second"]
+    for name, figure in figures.items():
+        line = {"bench": "order_form", "case": name, "requests": options.requests}
+        line |= {"clients": options.clients, "workers": WORKERS, **figure}
+        line["vs_bare"] = round(figure["requests_per_second"] / baseline, 2)
+        print(json.dumps(line), flush=True)
+    ratios = {
+        "get_vs_bare": round(figures["order_form_get"]["requests_per_second"] / baseline, 2),
+        "post_vs_bare": round(figures["order_form_post"]["requests_per_second"] / baseline, 2),
+    }
+    met = min(ratios.values()) >= GOAL
+    print(json.dumps({"bench": "order_form", "case": "ratio", **ratios, "goal": GOAL, "met": met}))
+
+
+def parse_options():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="per case")
+    parser.add_argument("--quick", action="store_true", help="300 requests per case")
+    parser.add_argument("--clients", type=int, default=4, help="client threads")
+    parser.add_argument("--database-url", help="default: SQLite in a temporary directory")
+    parser.add_argument("--redis-url", help="default: an embedded Redis")
+    options = parser.parse_args()
+    if options.quick:
+        options.requests = 300
+    options.warmup = max(5, options.requests // ROUNDS // options.clients // 20)
+    return options
+
+
+def main():
+    options = parse_options()
+    directory = tempfile.mkdtemp(prefix="portal-bench-")
+    servers = []
+    try:
+        env = portal_environment(directory, options.database_url, options.redis_url)
+        servers.append(serve(BARE_SPEC, "/", directory))
+        servers.append(serve(PORTAL_SPEC, "/healthz", directory, env))
+        (_, bare_url), (_, portal_url) = servers
+        cases = {
+            "bare_flask": (bare_url, get("/")),
+            "order_form_get": (portal_url, get("/order")),
+            "order_form_post": (portal_url, post_order(OrgNumbers())),
+        }
+        report(measure(cases, options), options)
+    finally:
+        for process, _ in servers:
+            stop_gunicorn(process)
+        stop_embedded_redis(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
