@@ -14,6 +14,8 @@ VAT_PERCENT = 25
 # (also the no-break spaces Excel and Babel write); comma or dot before at most two decimals.
 _AMOUNT = re.compile(r"(?P<kronor>\d{1,3}(?: \d{3})+|\d+)(?:[,.](?P<ore>\d{1,2}))?")
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
+# "4,500.00" as the English pages show amounts: commas group thousands, the point is decimal.
+_ENGLISH_GROUPING = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
 
 
 class InvalidAmount(ValueError):
@@ -21,9 +23,11 @@ class InvalidAmount(ValueError):
 
 
 def parse_kronor(text):
-    """'4 500,00 kr' → 450000 (öre). Raises InvalidAmount for anything else."""
+    """'4 500,00 kr' (or '4,500.00') → 450000 (öre). Raises InvalidAmount for anything else."""
     value = _SPACES.sub(" ", (text or "").strip())
     value = re.sub(r"\s*(kr|kronor|sek)\.?$", "", value, flags=re.IGNORECASE)
+    if _ENGLISH_GROUPING.fullmatch(value):
+        value = value.replace(",", " ")
     match = _AMOUNT.fullmatch(value)
     if match is None:
         raise InvalidAmount(text)
