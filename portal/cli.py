@@ -62,6 +62,12 @@ def create_operator(email, password):
 @click.option("--family-name", default="")
 def create_user(email, role, org_number, password, given_name, family_name):
     """Create a person with a login in an existing organisation."""
+    organisation = organisation_option(org_number)
+    _create_person(email, Role(role), organisation, password, given_name, family_name)
+
+
+def organisation_option(org_number):
+    """The organisation an `--org ORGNR` option names, or a click error saying what is wrong."""
     try:
         number = normalise_org_number(org_number)
     except InvalidOrgNumber as invalid:
@@ -71,7 +77,7 @@ def create_user(email, role, org_number, password, given_name, family_name):
     ).scalar_one_or_none()
     if organisation is None:
         raise click.ClickException(f"Det finns ingen organisation med nummer {number}.")
-    _create_person(email, Role(role), organisation, password, given_name, family_name)
+    return organisation
 
 
 def _create_person(email, role, organisation, password, given_name=None, family_name=""):

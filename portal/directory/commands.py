@@ -2,10 +2,8 @@
 
 import click
 
+from portal.cli import organisation_option
 from portal.directory.importing import import_directory
-from portal.extensions import db
-from portal.identifiers import InvalidOrgNumber, normalise_org_number
-from portal.models import Organisation
 
 
 @click.group("directory")
@@ -24,15 +22,7 @@ def directory():
 )
 def import_command(file, org_number, dry_run, partial):
     """Import FILE (CSV or SS 12000 JSON) into the organisation's directory."""
-    try:
-        number = normalise_org_number(org_number)
-    except InvalidOrgNumber as invalid:
-        raise click.BadParameter(str(invalid), param_hint="--org") from None
-    organisation = db.session.execute(
-        db.select(Organisation).where(Organisation.org_number == number)
-    ).scalar_one_or_none()
-    if organisation is None:
-        raise click.ClickException(f"Det finns ingen organisation med nummer {number}.")
+    organisation = organisation_option(org_number)
     report = import_directory(file, organisation, dry_run=dry_run, full=not partial)
     if report.file_error:
         raise click.ClickException(f"Filen kunde inte läsas: {report.file_error}")
