@@ -48,6 +48,7 @@ def _register_blueprints(app):
     from portal.billing import bp as billing_bp
     from portal.directory import bp as directory_bp
     from portal.main import bp as main_bp
+    from portal.messaging import bp as messaging_bp
     from portal.orders import bp as orders_bp
     from portal.people import bp as people_bp
 
@@ -60,5 +61,6 @@ def _register_blueprints(app):
         audit_bp,
         directory_bp,
         people_bp,
+        messaging_bp,
     ):
         app.register_blueprint(blueprint)

@@ -35,6 +35,12 @@ ROUTES = {
     ("/people/invite", "people.invite_list", "GET"),
     ("/people/<int:person_id>/invite", "people.invite", "POST"),
     ("/set-password/<token>", "people.set_password", "GET,POST"),
+    ("/messages", "messaging.index", "GET"),
+    ("/messages/new", "messaging.new", "GET,POST"),
+    ("/messages/counter", "messaging.counter", "POST"),
+    ("/messages/review", "messaging.review_page", "POST"),
+    ("/messages/send", "messaging.send", "POST"),
+    ("/messages/<int:message_id>", "messaging.show", "GET"),
 }
 
 
