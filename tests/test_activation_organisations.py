@@ -10,7 +10,17 @@ from portal.activation.organisations import deactivate, reactivate
 from portal.billing.packages import SmsStateUnchanged
 from portal.database import write_transaction
 from portal.extensions import db
-from portal.models import AuditEvent, Invoice, Organisation, OrgKind, Person, SmsPackage, SmsStatus
+from portal.models import (
+    AuditEvent,
+    Invoice,
+    Organisation,
+    OrgKind,
+    Person,
+    Role,
+    SmsPackage,
+    SmsStatus,
+)
+from portal.models.audit import record
 from tests.conftest import fresh
 from tests.test_activation_decisions import (
     count,
@@ -91,6 +101,20 @@ def test_the_organisation_page_shows_state_package_invoices_and_trail(client, si
     assert trail.index("Beställning godkänd") < trail.index("Beställning mottagen")
     assert "Sofia Nordin" in trail
     assert ">Inaktivera SMS</a>" in page
+
+
+def test_the_trail_never_names_a_person_with_protected_identity(client, signed_in, make):
+    organisation = activated(signed_in)
+    guardian = make.person(
+        Role.GUARDIAN, organisation, given_name="Hemlig", protected_identity=True
+    )
+    with write_transaction():
+        record("terms.accepted", actor=guardian, organisation=organisation, subject=guardian)
+    page = client.get(f"/admin/organisations/{organisation.id}").get_data(as_text=True)
+    trail = page[page.index('id="audit"') :]
+    assert "Villkoren godkända" in trail
+    assert "Skyddad identitet" in trail
+    assert "Hemlig" not in trail
 
 
 def test_deactivation_is_confirmed_then_done_and_audited(client, signed_in):

@@ -29,16 +29,6 @@ ORGANISATIONS_PER_PAGE = 25
 EVENTS_PER_PAGE = 25
 MAX_QUERY_LENGTH = 100
 
-ACTION_LABELS = {
-    "order.received": _l("Beställning mottagen"),
-    "order.approved": _l("Beställning godkänd"),
-    "order.rejected": _l("Beställning avslagen"),
-    "sms.activated": _l("SMS aktiverat"),
-    "sms.deactivated": _l("SMS avslutat"),
-    "package.opened": _l("Paket öppnat och fakturerat"),
-    "price.set": _l("Paketpris ändrat"),
-}
-
 _DIGITS = re.compile(r"\d")
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from portal.activation import bp, decisions, organisations, queue
 from portal.activation.forms import DeactivateForm, RejectForm
+from portal.audit.labels import action_label, actor_label, details
 from portal.billing.money import kronor
 from portal.billing.packages import SmsStateUnchanged, current_package
 from portal.billing.prices import NoPrice
@@ -206,7 +207,9 @@ def _organisation_page(organisation, panel=None, form=None, refusal=None, status
         packages=organisations.packages(organisation),
         orders=organisations.orders(organisation),
         events=events,
-        action_labels=organisations.ACTION_LABELS,
+        action_label=action_label,
+        actor_label=actor_label,
+        audit_details=details,
         preview=organisations.activation_preview(organisation) if panel == "activate" else None,
         status=status,
     )
