@@ -72,3 +72,12 @@ def in_write_transaction(work, *args, attempts=3):
             if attempt == attempts:
                 raise
     return None
+
+
+def locked(model, *where):
+    """The one row of `model` matching `where`, locked until the transaction ends
+    (`SELECT … FOR UPDATE`; SQLite's write transaction already excludes other writers)
+    and read as committed now, not from the session's cache; None when there is none."""
+    return db.session.execute(
+        db.select(model).where(*where).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()

@@ -15,7 +15,7 @@ from jobs.decisions import enqueue_decision_email
 from portal.activation.organisations import activation_preview
 from portal.activation.queue import existing_organisation
 from portal.billing.packages import activate_sms
-from portal.database import in_write_transaction
+from portal.database import in_write_transaction, locked
 from portal.extensions import db
 from portal.i18n import format_stockholm_datetime
 from portal.models import OrderStatus, Organisation, SmsOrder, SmsPackage, SmsStatus
@@ -122,12 +122,7 @@ def _reject(order_id, operator, reason):
 
 def _waiting_order(order_id):
     """The order, locked for this transaction and read as committed now; it must still wait."""
-    order = db.session.execute(
-        db.select(SmsOrder)
-        .where(SmsOrder.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    order = locked(SmsOrder, SmsOrder.id == order_id)
     if order is None:
         raise LookupError(f"SMS order {order_id} does not exist")
     if order.status != OrderStatus.RECEIVED:
@@ -138,12 +133,7 @@ def _waiting_order(order_id):
 def _organisation_for(order):
     """The existing organisation (locked), its invoice details refreshed from the order;
     or a new one made from the order."""
-    organisation = db.session.execute(
-        db.select(Organisation)
-        .where(Organisation.org_number == order.org_number)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    organisation = locked(Organisation, Organisation.org_number == order.org_number)
     if organisation is None:
         organisation = Organisation(
             kind=order.org_kind,

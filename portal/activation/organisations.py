@@ -14,7 +14,7 @@ from portal.billing.packages import (
     deactivate_sms,
 )
 from portal.billing.prices import current_price
-from portal.database import in_write_transaction
+from portal.database import in_write_transaction, locked
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
@@ -162,12 +162,7 @@ def _reactivate(organisation_id, operator):
 
 
 def _locked(organisation_id):
-    organisation = db.session.execute(
-        db.select(Organisation)
-        .where(Organisation.id == organisation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    organisation = locked(Organisation, Organisation.id == organisation_id)
     if organisation is None:
         raise LookupError(f"Organisation {organisation_id} does not exist")
     return organisation

@@ -91,12 +91,13 @@ def activate_sms(organisation, *, by):
 
 def deactivate_sms(organisation, *, by, reason=None):
     """Turn SMS off: nothing more is sent and no new package is opened. The invoiced
-    package stays as it is (it is not refunded) and continues if SMS is turned on again."""
+    package stays as it is (it is not refunded) and continues if SMS is turned on again.
+    Returns the audit event that records it."""
     if organisation.sms_status != SmsStatus.ACTIVE:
         raise SmsStateUnchanged(_l("SMS är inte aktiverat för organisationen."))
     organisation.sms_status = SmsStatus.DEACTIVATED
     organisation.sms_deactivated_at = utcnow()
-    record(
+    return record(
         "sms.deactivated", actor=by, organisation=organisation, subject=organisation, reason=reason
     )
 
