@@ -9,7 +9,7 @@ import logging
 from babel.numbers import format_decimal
 from flask import current_app, render_template
 
-from jobs.mail import KIND_NAMES
+from jobs.mail import KIND_NAMES, load_order
 from portal.billing.money import kronor
 from portal.extensions import db
 from portal.i18n import format_stockholm_datetime
@@ -26,9 +26,7 @@ def enqueue_decision_email(order_id):
 
 
 def send_decision_email(order_id):
-    order = db.session.get(SmsOrder, order_id)
-    if order is None:
-        raise LookupError(f"SMS order {order_id} does not exist")
+    order = load_order(order_id)
     context = {
         "order": order,
         "kind": KIND_NAMES[order.org_kind],

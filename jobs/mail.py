@@ -6,12 +6,12 @@ Swedish; the recipients are Swedish organisations and platform staff).
 
 import logging
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 from flask import current_app, render_template
 
 from portal.extensions import db
+from portal.i18n import format_stockholm_datetime
 from portal.mail import compose, deliver, operator_addresses, public_url
 from portal.models import OrgKind, SmsOrder
 from portal.models.orders import PROMISE_HOURS
@@ -19,7 +19,6 @@ from portal.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 KIND_NAMES = {OrgKind.KOMMUN: "Kommun", OrgKind.FRISKOLA: "Fristående skola"}
 
 
@@ -40,7 +39,7 @@ def enqueue_order_emails(order_id):
 
 def send_order_confirmation(order_id):
     """Tell the orderer we have the order: its number, status link, what happens next, terms."""
-    order = _order(order_id)
+    order = load_order(order_id)
     text = render_template(
         "mail/order_confirmation.txt",
         order=order,
@@ -54,7 +53,7 @@ def send_order_confirmation(order_id):
 
 def notify_operators_of_order(order_id):
     """Tell every active operator that a new order waits, and by when it must be handled."""
-    order = _order(order_id)
+    order = load_order(order_id)
     operators = operator_addresses()
     if not operators:
         logger.warning("No active operator with an e-mail address to notify of %s", order.number)
@@ -73,15 +72,14 @@ def notify_operators_of_order(order_id):
 def _times(order):
     """When the order came in and when the one-day promise runs out, in Stockholm time."""
     deadline = order.created_at + timedelta(hours=PROMISE_HOURS)
-    return {"received": _stockholm_time(order.created_at), "deadline": _stockholm_time(deadline)}
+    return {
+        "received": format_stockholm_datetime(order.created_at),
+        "deadline": format_stockholm_datetime(deadline),
+    }
 
 
-def _stockholm_time(moment):
-    """2026-03-02 09:05 — Swedish format, Europe/Stockholm time."""
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
-
-
-def _order(order_id):
+def load_order(order_id):
+    """The order a mail job is about; a missing one fails the job loudly."""
     order = db.session.get(SmsOrder, order_id)
     if order is None:
         raise LookupError(f"SMS order {order_id} does not exist")
