@@ -1,5 +1,6 @@
 """The domain model, one module per domain; imported here so metadata is complete."""
 
+from portal.models.attachments import Attachment
 from portal.models.audit import AuditEvent
 from portal.models.billing import Invoice, InvoiceStatus, PackagePrice, SmsPackage, UsageEntry
 from portal.models.directory import (
@@ -19,6 +20,7 @@ from portal.models.organisations import Organisation, OrgKind, SmsStatus
 
 __all__ = [
     "SENDING_ROLES",
+    "Attachment",
     "AuditEvent",
     "Channel",
     "Group",

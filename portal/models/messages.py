@@ -49,10 +49,16 @@ class Message(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped["Organisation"] = relationship()  # noqa: F821
-    author: Mapped["Person"] = relationship()  # noqa: F821
+    author: Mapped["Person"] = relationship(foreign_keys=[author_id])  # noqa: F821
     recipients: Mapped[list["Recipient"]] = relationship(back_populates="message")
+    attachments: Mapped[list["Attachment"]] = relationship(  # noqa: F821
+        back_populates="message", order_by="Attachment.id"
+    )
 
 
 class Recipient(db.Model):
@@ -60,6 +66,7 @@ class Recipient(db.Model):
     __table_args__ = (
         UniqueConstraint("message_id", "person_id", "channel"),
         Index("ix_recipients_message_status", "message_id", "channel", "status"),
+        Index("ix_recipients_batch", "message_id", "batch_no"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +79,8 @@ class Recipient(db.Model):
     )
     batch_no: Mapped[int | None] = mapped_column(Integer)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
     parts: Mapped[int | None] = mapped_column(Integer)
