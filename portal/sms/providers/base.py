@@ -1,4 +1,4 @@
-"""SMS providers: adapters behind one small interface (DESIGN.md §4).
+"""The provider interface: adapters behind one small interface (DESIGN.md §4).
 
 A provider sends one SMS and answers with what it accepted, or raises:
 `TransientError` (worth retrying later: 5xx, 429, timeouts, connection errors) or
