@@ -11,6 +11,15 @@ from pathlib import Path
 
 PROVIDERS = ("console", "46elks")
 MIN_SECRET_KEY_LENGTH = 32
+POSITIVE_INTEGERS = (
+    "SMS_PACKAGE_SIZE",
+    "SMS_BATCH_SIZE",
+    "SMS_CHUNK_SIZE",
+    "SMS_RATE_PER_SECOND",
+    "SMS_RETRY_MAX_AGE_SECONDS",
+    "SMS_LEASE_SECONDS",
+    "RETENTION_DAYS",
+)
 
 
 class ConfigError(RuntimeError):
@@ -28,6 +37,12 @@ DEFAULTS = {
     "MAIL_URL": None,
     "MAIL_SENDER": "SMS-portalen <noreply@sms-portalen.se>",
     "SMS_PACKAGE_SIZE": 10_000,
+    "SMS_BATCH_SIZE": 250,
+    "SMS_CHUNK_SIZE": 50,
+    "SMS_RATE_PER_SECOND": 50,
+    "SMS_RETRY_MAX_AGE_SECONDS": 24 * 3600,
+    "SMS_LEASE_SECONDS": 300,
+    "RETENTION_DAYS": 365,
     "ORDER_MIN_FILL_SECONDS": 0.5,
     "REDIS_URL": None,
     "DATABASE_URL": None,
@@ -61,6 +76,12 @@ ENVIRONMENT = (
     "PUBLIC_BASE_URL",
     "MAIL_URL",
     "SMS_PACKAGE_SIZE",
+    "SMS_BATCH_SIZE",
+    "SMS_CHUNK_SIZE",
+    "SMS_RATE_PER_SECOND",
+    "SMS_RETRY_MAX_AGE_SECONDS",
+    "SMS_LEASE_SECONDS",
+    "RETENTION_DAYS",
     "ORDER_MIN_FILL_SECONDS",
 )
 
@@ -72,7 +93,8 @@ def load(instance_path, overrides=None):
     config.update({name: os.environ[name] for name in ENVIRONMENT if os.environ.get(name)})
     config.update(overrides or {})
 
-    config["SMS_PACKAGE_SIZE"] = _positive_int("SMS_PACKAGE_SIZE", config["SMS_PACKAGE_SIZE"])
+    for name in POSITIVE_INTEGERS:
+        config[name] = _positive_int(name, config[name])
     config["ORDER_MIN_FILL_SECONDS"] = _seconds(
         "ORDER_MIN_FILL_SECONDS", config["ORDER_MIN_FILL_SECONDS"]
     )
