@@ -44,6 +44,8 @@ DEFAULTS = {
     "SMS_LEASE_SECONDS": 300,
     "RETENTION_DAYS": 365,
     "ORDER_MIN_FILL_SECONDS": 0.5,
+    "ALLOW_CONSOLE_PROVIDER": False,
+    "ALLOW_SQLITE": False,
     "REDIS_URL": None,
     "DATABASE_URL": None,
     "SECRET_KEY": None,
@@ -83,7 +85,10 @@ ENVIRONMENT = (
     "SMS_LEASE_SECONDS",
     "RETENTION_DAYS",
     "ORDER_MIN_FILL_SECONDS",
+    "ALLOW_CONSOLE_PROVIDER",
+    "ALLOW_SQLITE",
 )
+FLAGS = ("ALLOW_CONSOLE_PROVIDER", "ALLOW_SQLITE")
 
 
 def load(instance_path, overrides=None):
@@ -108,6 +113,10 @@ def load(instance_path, overrides=None):
     production = config["PORTAL_ENV"] == "production"
     config["SECRET_KEY"] = _secret_key(config["SECRET_KEY"], instance, production)
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["DATABASE_URL"], instance)
+    for name in FLAGS:
+        config[name] = _flag(name, config[name])
+    if production:
+        _refuse_unsafe_production(config)
     config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE", production)
     config["REMEMBER_COOKIE_SECURE"] = config.get("REMEMBER_COOKIE_SECURE", production)
     if config["SMS_PROVIDER"] == "46elks" and not (
@@ -156,6 +165,31 @@ def _write_once(path, text):
         pass
     finally:
         draft.unlink()
+
+
+def _refuse_unsafe_production(config):
+    """Production sends real SMS from a shared database: refuse the development stand-ins."""
+    if config["SMS_PROVIDER"] == "console" and not config["ALLOW_CONSOLE_PROVIDER"]:
+        raise ConfigError(
+            "PORTAL_ENV=production does not send SMS with SMS_PROVIDER=console; "
+            "set SMS_PROVIDER=46elks, or ALLOW_CONSOLE_PROVIDER=1 for a trial without SMS."
+        )
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config["ALLOW_SQLITE"]:
+        raise ConfigError(
+            "PORTAL_ENV=production needs DATABASE_URL pointing at PostgreSQL; "
+            "set ALLOW_SQLITE=1 to run on SQLite anyway (one host only)."
+        )
+
+
+def _flag(name, value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {value!r}.")
 
 
 def _positive_int(name, value):

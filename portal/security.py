@@ -3,7 +3,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, request
+from flask import abort, current_app, request, session
 from flask_login import current_user, login_required
 
 from portal.extensions import db
@@ -40,11 +40,25 @@ def init_app(app):
     def _security_headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if _private(response):
+            response.headers["Cache-Control"] = "no-store"
         if production:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
+
+
+def _private(response):
+    """Pages for a signed-in person and HTMX fragments are never stored by any cache.
+
+    A session that claims a sign-in counts, even before (or without) loading the
+    person, so error responses and pages that never touch `current_user` are covered.
+    Static files stay cacheable.
+    """
+    if request.endpoint == "static":
+        return False
+    return bool(request.headers.get("HX-Request")) or "_user_id" in session
 
 
 def body_limit(max_bytes):

@@ -64,7 +64,7 @@ def test_the_operator_sets_the_price(client, operator, text, ore):
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/price"
     assert [price.amount_ore for price in prices()] == [ore]
-    event = db.session.scalars(db.select(AuditEvent)).one()
+    event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "price.set")).one()
     assert (event.action, event.actor_id, event.details["amount_ore"]) == (
         "price.set",
         operator.id,

@@ -30,7 +30,9 @@ def accept(client, next_page=None, ticked=True):
 def audit_actions(person):
     db.session.rollback()  # end the test's snapshot: see what the requests committed
     return db.session.scalars(
-        db.select(AuditEvent.action).where(AuditEvent.subject_id == person.id)
+        db.select(AuditEvent.action).where(
+            AuditEvent.subject_id == person.id, AuditEvent.action.not_like("login.%")
+        )
     ).all()
 
 
@@ -113,7 +115,9 @@ def test_accepting_sets_the_time_and_is_audited(client, auth, newcomer):
     assert response.headers["Location"] == "/"
     assert fresh(newcomer).terms_accepted_at >= before.replace(microsecond=0)
     assert audit_actions(newcomer) == ["terms.accepted"]
-    [event] = db.session.scalars(db.select(AuditEvent)).all()
+    [event] = db.session.scalars(
+        db.select(AuditEvent).where(AuditEvent.action == "terms.accepted")
+    ).all()
     assert event.actor_id == newcomer.id
     assert event.organisation_id == newcomer.organisation_id
     assert client.get("/").status_code == 200

@@ -44,6 +44,9 @@ def upgrade():
         batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_messages_cancelled_by_id_people'), 'people', ['cancelled_by_id'], ['id'])
 
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
+
     with op.batch_alter_table('recipients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('retry_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True))
@@ -56,6 +59,9 @@ def downgrade():
         batch_op.drop_index('ix_recipients_batch')
         batch_op.drop_column('sent_at')
         batch_op.drop_column('retry_at')
+
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_column('session_version')
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_messages_cancelled_by_id_people'), type_='foreignkey')

@@ -13,11 +13,16 @@ def set_password(person, password):
     person.password_hash = generate_password_hash(password)
 
 
-def authenticate(email, password):
-    """The active person with this e-mail and password, or None."""
-    person = db.session.execute(
+def account(email):
+    """The person with this e-mail address (active or not), or None."""
+    return db.session.execute(
         db.select(Person).where(Person.email == email.strip().lower())
     ).scalar_one_or_none()
+
+
+def authenticate(email, password):
+    """The active person with this e-mail and password, or None."""
+    person = account(email)
     usable = person is not None and person.active and person.password_hash
     if not check_password_hash(person.password_hash if usable else _DUMMY_HASH, password):
         return None

@@ -1,24 +1,18 @@
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from portal.auth import bp
 from portal.auth.forms import LoginForm
-from portal.auth.passwords import authenticate
+from portal.auth.passwords import account, authenticate
+from portal.auth.sessions import record_login, sign_in, sign_out
 from portal.extensions import db, limiter, login_manager
 from portal.htmx import render
-from portal.models import Person
 from portal.security import safe_next
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
 login_manager.session_protection = "strong"
-
-
-@login_manager.user_loader
-def load_person(person_id):
-    person = db.session.get(Person, int(person_id)) if person_id.isdigit() else None
-    return person if person is not None and person.active else None
 
 
 def _submitted_email():
@@ -35,8 +29,11 @@ def login():
     if form.validate_on_submit():
         person = authenticate(form.email.data, form.password.data)
         if person is not None:
-            login_user(person)
+            sign_in(person)
+            db.session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+        record_login("login.failed", account(form.email.data))
+        db.session.commit()
         form.form_errors.append(_("Fel e-postadress eller lösenord."))
     status = 422 if form.errors or form.form_errors else 200
     return render("auth/login.html", form=form, status=status)
@@ -47,6 +44,6 @@ def login():
 def logout():
     if request.method == "GET":
         return render("auth/logout.html")
-    logout_user()
+    sign_out(current_user)
     flash(_("Du är utloggad."), "info")
     return redirect(url_for("auth.login"))

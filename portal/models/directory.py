@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     UniqueConstraint,
@@ -142,6 +143,8 @@ class Person(UserMixin, db.Model):
     protected_identity: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of the signed-in session; bumped at logout so an old session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821
@@ -169,6 +172,10 @@ class Person(UserMixin, db.Model):
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self):
+        """The session's user id: the person and their session version ('42.3')."""
+        return f"{self.id}.{self.session_version or 0}"
 
     @property
     def full_name(self):

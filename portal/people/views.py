@@ -2,10 +2,11 @@ import logging
 
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from redis.exceptions import RedisError
 
 from jobs.invitations import enqueue_invitation
+from portal.auth.sessions import sign_in
 from portal.extensions import db, limiter
 from portal.htmx import render
 from portal.models import Person, Role
@@ -123,7 +124,8 @@ def set_password(token):
         person = invitations.use(token, form.password.data)
         if person is None:
             return _dead_link(410)
-        login_user(person)
+        sign_in(person)
+        db.session.commit()
         return redirect(url_for("main.index"), code=303)
     status = 422 if form.errors else 200
     body, code = render("people/set_password.html", form=form, token=token, status=status)
