@@ -2,18 +2,26 @@
 
 `report_overdue_orders` runs every 15 minutes: operators get one mail listing the
 waiting orders that are older than 20 hours and were not reported before.
+`reconcile` runs every minute (and as `flask reconcile`): nothing confirmed is lost
+when a worker dies or Redis forgets its jobs.
 """
 
 import logging
 
 from flask import render_template
 
+from jobs import sending
+from jobs.sending import dispatch, enqueue_batch
 from portal.database import write_transaction
+from portal.extensions import db
 from portal.i18n import format_stockholm_datetime
 from portal.mail import compose, deliver, operator_addresses, public_url
+from portal.messaging.batches import finish_if_done, open_batches, unfinished_messages
+from portal.models import MessageStatus
 from portal.models.base import utcnow
 from portal.models.orders import PROMISE_HOURS
 from portal.orders.overdue import NEARLY_OVERDUE_HOURS, late_orders, mark_reported
+from portal.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +59,29 @@ def _subject(count, overdue):
     if overdue:
         return f"Försenade SMS-beställningar: {count} väntar, {overdue} över ett dygn"
     return f"SMS-beställningar närmar sig ett dygn: {count} väntar"
+
+
+def reconcile():
+    """Hand unfinished sending back to the workers: dispatch queued messages whose
+    dispatch job is gone, and re-enqueue every batch with recipients that are due and
+    unclaimed, or claimed under a lapsed lease (a worker killed, Redis flushed). Enqueueing
+    is by the batch's job id, so a batch whose job still waits is not queued twice, and
+    the claims keep two jobs on one batch from sending a recipient twice.
+    Returns {"dispatched": n, "batches": n, "finished": n}."""
+    now = utcnow()
+    summary = {"dispatched": 0, "batches": 0, "finished": 0}
+    for message_id, status in unfinished_messages():
+        if status == MessageStatus.QUEUED:
+            enqueue(dispatch, message_id, job_id=f"dispatch-{message_id}", queue=sending.QUEUE)
+            summary["dispatched"] += 1
+            continue
+        pending = open_batches(message_id, due_before=now)
+        db.session.rollback()
+        for channel, batch_no in pending:
+            enqueue_batch(message_id, channel, batch_no)
+        summary["batches"] += len(pending)
+        if not pending and finish_if_done(message_id):
+            summary["finished"] += 1
+    if any(summary.values()):
+        logger.info("Reconciled sending: %s", summary)
+    return summary

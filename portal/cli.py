@@ -1,4 +1,5 @@
-"""Flask commands: `flask --app wsgi init-db | seed-demo | create-operator | create-user`."""
+"""Flask commands: `flask --app wsgi init-db | seed-demo | create-operator | create-user |
+reconcile`."""
 
 import secrets
 
@@ -19,9 +20,30 @@ def init_app(app):
     from portal.directory.commands import directory
     from portal.orders.commands import orders
 
-    commands = (init_db, seed_demo, create_operator, create_user, directory, invoices, orders)
+    commands = (
+        init_db,
+        seed_demo,
+        create_operator,
+        create_user,
+        reconcile,
+        directory,
+        invoices,
+        orders,
+    )
     for command in commands:
         app.cli.add_command(command)
+
+
+@click.command("reconcile")
+def reconcile():
+    """Re-enqueue sending that lost its jobs (a worker killed, Redis flushed)."""
+    from jobs.maintenance import reconcile as reconcile_sending
+
+    summary = reconcile_sending()
+    click.echo(
+        f"{summary['dispatched']} utskick skickade till fördelning, "
+        f"{summary['batches']} omgångar köade igen, {summary['finished']} utskick klara."
+    )
 
 
 @click.command("init-db")

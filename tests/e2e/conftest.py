@@ -3,22 +3,15 @@ as a subprocess on the same database and Redis, and Debian's Chromium driven
 through pytest-playwright."""
 
 import functools
-import os
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from rq import Worker
 from werkzeug.serving import make_server
 
-from portal.config import ENVIRONMENT
 from portal.demo import seed
-from portal.queue import redis_connection
+from tests import workers
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -28,8 +21,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-WORKER_START_SECONDS = 15
-WORKER_STOP_SECONDS = 10
 
 
 @pytest.fixture(scope="session")
@@ -96,50 +87,15 @@ def worker(app, settings, tmp_path):
     """`python -m jobs.worker` on the test database and Redis; yields the process
     once RQ lists it, and stops it afterwards."""
     log = tmp_path / "worker.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.worker"],
-            cwd=PROJECT_ROOT,
-            env=_worker_environment(settings),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = workers.start(settings, log)
     try:
-        _wait_until_registered(process, log)
+        workers.wait_until_registered(process, log)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(WORKER_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        workers.stop(process)
 
 
 def _expected_error(message):
     """Chromium logs every 4xx response as an error; a 422 is the portal's answer to
     an invalid form (STYLE.md)."""
     return "status of 422" in message.text
-
-
-def _worker_environment(settings):
-    """This process's environment with the portal's variables taken from `settings`."""
-    env = {name: value for name, value in os.environ.items() if name not in ENVIRONMENT}
-    env.update({name: str(settings[name]) for name in ENVIRONMENT if settings.get(name)})
-    return env
-
-
-def _wait_until_registered(process, log):
-    deadline = time.monotonic() + WORKER_START_SECONDS
-    while process.pid not in {w.pid for w in Worker.all(connection=redis_connection())}:
-        if process.poll() is not None:
-            pytest.fail(
-                f"The worker exited with status {process.returncode}:\n{log.read_text()}",
-                pytrace=False,
-            )
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"The worker did not register within {WORKER_START_SECONDS} s:\n{log.read_text()}",
-                pytrace=False,
-            )
-        time.sleep(0.1)

@@ -1,0 +1,211 @@
+"""Sending a confirmed message (issue #7): one dispatch job, then one job per batch.
+
+`dispatch(message_id)` numbers the frozen recipients into batches of SMS_BATCH_SIZE and
+enqueues `send_batch` for each (job ids `send-<message>-<channel>-<batch>`). A batch job
+claims SMS_CHUNK_SIZE recipients at a time, offers them to the provider (SMS) or the
+mail server (e-mail) with no database transaction open, then records the answers and
+bills the accepted SMS parts in one short transaction. A chunk is the most a killed
+worker can leave sent-but-unrecorded (and so send twice after `reconcile`).
+
+Transient errors defer a recipient with backoff; short waits are slept through in the
+job, longer ones scheduled as a new job for the same batch. Permanent errors fail the
+recipient at once with the provider's reason, unbilled.
+"""
+
+import logging
+import time
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.messaging import batches
+from portal.messaging.batches import Claimed, MessageFacts, deferred, failed, released, sent
+from portal.messaging.email import Deferred, DeliveryInterrupted, deliver_emails
+from portal.models import Channel, Message, Organisation
+from portal.models.base import utcnow
+from portal.operations.metrics import record_provider_calls
+from portal.queue import enqueue, get_queue
+from portal.sms.delivery import apply_deliveries, take_early_reports
+from portal.sms.providers import delivery_callback_url, get_provider, sender_for
+from portal.sms.providers.base import Outgoing, PermanentError, TransientError
+from portal.sms.rate import send_rate
+from portal.sms.text import count
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "sending"
+SLEEP_THROUGH_SECONDS = 5
+BATCH_TIMEOUT_SECONDS = 3600
+MAIL_UNAVAILABLE = _l("E-postservern svarade inte; försöker igen.")
+
+
+def start_sending(message_id: int) -> None:
+    """Queue the dispatch of a just-confirmed message. Should Redis be unreachable, the
+    message is safe in the database and `reconcile` dispatches it within a minute."""
+    try:
+        enqueue(dispatch, message_id, job_id=f"dispatch-{message_id}", queue=QUEUE)
+    except RedisError as error:
+        logger.warning("Could not queue message %d for sending now: %s", message_id, error)
+
+
+def dispatch(message_id: int) -> int:
+    """Number the message's recipients into batches and enqueue one job per batch.
+    Safe to run again: numbered recipients keep their batch, queued jobs are not doubled.
+    Returns how many batch jobs were enqueued."""
+    if not batches.start(message_id):
+        return 0
+    open_ = batches.open_batches(message_id)
+    db.session.rollback()
+    for channel, batch_no in open_:
+        enqueue_batch(message_id, channel, batch_no)
+    if not open_:
+        batches.finish_if_done(message_id)
+    return len(open_)
+
+
+def enqueue_batch(message_id: int, channel: Channel, batch_no: int, at=None):
+    """Queue the batch job (now, or at `at` for a retry; the id says which)."""
+    job_id = f"send-{message_id}-{channel}-{batch_no}"
+    if at is None:
+        return enqueue(
+            send_batch,
+            message_id,
+            str(channel),
+            batch_no,
+            job_id=job_id,
+            queue=QUEUE,
+            timeout=BATCH_TIMEOUT_SECONDS,
+        )
+    return get_queue(QUEUE).enqueue_at(
+        at,
+        send_batch,
+        message_id,
+        str(channel),
+        batch_no,
+        job_id=f"{job_id}-at-{int(at.timestamp())}",
+        job_timeout=BATCH_TIMEOUT_SECONDS,
+    )
+
+
+def send_batch(message_id: int, channel: str, batch_no: int) -> int:
+    """Send what is claimable in one batch, chunk by chunk; returns how many recipients
+    it handled. Ends by scheduling itself again for deferred recipients, or by marking
+    the message done."""
+    channel = Channel(channel)
+    facts = _facts(message_id, channel)
+    send_chunk = _send_sms if channel == Channel.SMS else _send_emails
+    chunk_size = current_app.config["SMS_CHUNK_SIZE"]
+    handled = 0
+    while True:
+        rows = batches.claim(message_id, channel, batch_no, chunk_size)
+        if not rows:
+            due = batches.next_retry(message_id, channel, batch_no)
+            db.session.rollback()
+            if due is None:
+                break
+            wait = (due - utcnow()).total_seconds()
+            if wait > SLEEP_THROUGH_SECONDS:
+                enqueue_batch(message_id, channel, batch_no, at=due)
+                return handled
+            time.sleep(max(wait, 0))
+            continue
+        outcomes = send_chunk(facts, rows)
+        batches.record(facts, outcomes)
+        if channel == Channel.SMS:
+            _apply_early_reports(outcomes)
+        handled += len(rows)
+    batches.finish_if_done(message_id)
+    return handled
+
+
+def _facts(message_id: int, channel: Channel) -> MessageFacts:
+    message, organisation = db.session.execute(
+        select(Message, Organisation)
+        .join(Organisation, Organisation.id == Message.organisation_id)
+        .where(Message.id == message_id)
+    ).one()
+    facts = MessageFacts(
+        id=message.id,
+        organisation_id=organisation.id,
+        text=message.subject,
+        sender=sender_for(organisation) if channel == Channel.SMS else "",
+        created_at=message.created_at,
+    )
+    db.session.rollback()
+    return facts
+
+
+def _send_sms(facts: MessageFacts, rows: list[Claimed]):
+    """Offer each row's SMS to the provider at the allowed rate. A 429 pauses every
+    worker for Retry-After and hands the rest of the chunk back untried."""
+    provider = get_provider()
+    rate = send_rate()
+    callback = delivery_callback_url()
+    expected = count(facts.text).segments
+    outcomes, errors, started, position = [], 0, time.monotonic(), 0
+    for size in rate.slices(len(rows)):
+        rate.acquire(size)
+        for row in rows[position : position + size]:
+            position += 1
+            try:
+                accepted = provider.send(Outgoing(row.address, facts.sender, facts.text, callback))
+            except PermanentError as error:
+                errors += 1
+                outcomes.append(failed(row.id, error.reason))
+            except TransientError as error:
+                errors += 1
+                outcomes.append(deferred(row, error.reason, facts.created_at, error.retry_after))
+                if error.retry_after is not None:
+                    rate.pause(error.retry_after)
+                    outcomes.extend(released(rest.id) for rest in rows[position:])
+                    return _measured(outcomes, errors, started)
+            else:
+                if accepted.parts != expected:
+                    logger.warning(
+                        "Provider billed %d parts for message %d, we count %d",
+                        accepted.parts,
+                        facts.id,
+                        expected,
+                    )
+                outcomes.append(sent(row.id, accepted.provider_id, accepted.parts))
+    return _measured(outcomes, errors, started)
+
+
+def _measured(outcomes, errors, started):
+    tried = sum(outcome.tried for outcome in outcomes)
+    record_provider_calls(tried, errors, time.monotonic() - started)
+    return outcomes
+
+
+def _send_emails(facts: MessageFacts, rows: list[Claimed]):
+    """Send the chunk's e-mails over one connection. Refused addresses fail; temporary
+    refusals, and the addresses not reached when the connection broke, are deferred."""
+    message = db.session.get(Message, facts.id)
+    try:
+        answers = deliver_emails(message, [row.address for row in rows])
+    except DeliveryInterrupted as interrupted:
+        logger.warning("Mail delivery for message %d broke off: %s", facts.id, interrupted)
+        answers = interrupted.results + [Deferred(MAIL_UNAVAILABLE)] * len(rows)
+    finally:
+        db.session.rollback()
+    return [_mail_outcome(facts, row, answer) for row, answer in zip(rows, answers, strict=False)]
+
+
+def _mail_outcome(facts, row, answer):
+    if answer is None:
+        return sent(row.id)
+    if isinstance(answer, Deferred):
+        return deferred(row, str(answer), facts.created_at)
+    return failed(row.id, answer)
+
+
+def _apply_early_reports(outcomes):
+    """Delivery reports that arrived before the chunk was recorded."""
+    ids = [outcome.provider_id for outcome in outcomes if outcome.provider_id]
+    reports = take_early_reports(ids)
+    if reports:
+        apply_deliveries(reports)
+        db.session.commit()

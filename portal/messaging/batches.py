@@ -1,0 +1,309 @@
+"""The database side of sending (issue #7): numbering recipients into batches, claiming
+a chunk with a lease, recording what the provider answered, and finishing a message.
+
+The database is the source of truth. A recipient is claimed (status `claimed`, a lease)
+before anything is sent to it, so two workers never send the same row; a lease that
+runs out (a worker killed mid-chunk) makes the row claimable again. Every statement is
+a bulk one: a chunk costs one claim and one record, whatever its size.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, bindparam, func, or_, select, update
+
+from portal.billing.usage import charge
+from portal.database import locked, write_transaction
+from portal.extensions import db
+from portal.models import (
+    Channel,
+    Message,
+    MessageStatus,
+    Organisation,
+    RecipientStatus,
+    SmsStatus,
+)
+from portal.models.audit import record as audit
+from portal.models.base import utcnow
+from portal.models.messages import Recipient
+
+R = Recipient.__table__.c
+OPEN = (RecipientStatus.PENDING, RecipientStatus.CLAIMED)
+RETRY_BASE_SECONDS = 2
+RETRY_CAP_SECONDS = 15 * 60
+SMS_TURNED_OFF = _l("Inte skickat: SMS har avaktiverats för organisationen.")
+MESSAGE_CANCELLED = _l("Inte skickat: utskicket avbröts.")
+TOO_OLD = _l("Tekniskt fel: SMS-tjänsten svarade inte inom ett dygn ({reason})")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    address: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed recipient. `status` pending means try again at
+    `retry_at` (`tried` False: it was never offered to the provider)."""
+
+    id: int
+    status: RecipientStatus
+    provider_id: str | None = None
+    parts: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    tried: bool = True
+
+
+def sent(row_id, provider_id=None, parts=None):
+    return Outcome(row_id, RecipientStatus.SENT, provider_id, parts)
+
+
+def failed(row_id, reason):
+    return Outcome(row_id, RecipientStatus.FAILED, error=str(reason))
+
+
+def released(row_id):
+    return Outcome(row_id, RecipientStatus.PENDING, tried=False)
+
+
+def deferred(row: Claimed, reason, first_tried: datetime, retry_after=None, now=None):
+    """Try `row` again after a backoff with jitter (or the provider's Retry-After), or
+    fail it as a technical failure once retrying has gone on for SMS_RETRY_MAX_AGE."""
+    now = now or utcnow()
+    delay = retry_after if retry_after is not None else retry_delay(row.attempts + 1)
+    retry_at = now + timedelta(seconds=delay)
+    max_age = timedelta(seconds=current_app.config["SMS_RETRY_MAX_AGE_SECONDS"])
+    if retry_at - first_tried > max_age:
+        return failed(row.id, TOO_OLD.format(reason=reason))
+    return Outcome(row.id, RecipientStatus.PENDING, error=str(reason), retry_at=retry_at)
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with full jitter: up to 2, 4, 8 … seconds, at most 15 minutes."""
+    ceiling = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def number_batches(message_id: int, size: int) -> list[tuple[Channel, int]]:
+    """Give every recipient of the message that has none a batch number (per channel,
+    `size` recipients each) in one statement; returns the batches with open recipients."""
+    numbered = (
+        select(
+            R.id,
+            ((func.row_number().over(partition_by=R.channel, order_by=R.id) - 1) // size).label(
+                "batch"
+            ),
+        )
+        .where(R.message_id == message_id, R.batch_no.is_(None))
+        .subquery()
+    )
+    db.session.execute(
+        update(Recipient.__table__).where(R.id == numbered.c.id).values(batch_no=numbered.c.batch)
+    )
+    return open_batches(message_id)
+
+
+def open_batches(message_id: int, due_before: datetime | None = None):
+    """(channel, batch) pairs of the message with recipients that still need a worker:
+    pending (due by `due_before`, when given) or claimed with a lapsed lease."""
+    query = select(R.channel, R.batch_no).distinct().where(R.message_id == message_id)
+    if due_before is None:
+        query = query.where(R.status.in_(OPEN))
+    else:
+        query = query.where(_claimable(due_before))
+    rows = db.session.execute(query.order_by(R.channel, R.batch_no)).all()
+    return [(Channel(channel), batch) for channel, batch in rows]
+
+
+def claim(message_id: int, channel: Channel, batch_no: int, limit: int) -> list[Claimed]:
+    """Claim up to `limit` recipients of one batch for this worker, with a lease.
+
+    Nothing is claimed for a cancelled message, nor SMS for an organisation whose SMS
+    was turned off: those recipients are cancelled instead (not sent, not billed)."""
+    now = utcnow()
+    lease = now + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"])
+    with write_transaction():
+        status, sms_status = db.session.execute(
+            select(Message.status, Organisation.sms_status)
+            .join(Organisation, Organisation.id == Message.organisation_id)
+            .where(Message.id == message_id)
+        ).one()
+        where = and_(R.message_id == message_id, R.channel == channel, R.batch_no == batch_no)
+        if status == MessageStatus.CANCELLED:
+            _cancel(where, MESSAGE_CANCELLED, now)
+            return []
+        if channel == Channel.SMS and sms_status != SmsStatus.ACTIVE:
+            _cancel(where, SMS_TURNED_OFF, now)
+            return []
+        chosen = select(R.id).where(where, _claimable(now)).order_by(R.id).limit(limit)
+        if db.engine.dialect.name == "postgresql":
+            chosen = chosen.with_for_update(skip_locked=True)
+        rows = db.session.execute(
+            update(Recipient.__table__)
+            .where(R.id.in_(chosen.scalar_subquery()))
+            .values(status=RecipientStatus.CLAIMED, lease_until=lease, updated_at=now)
+            .returning(R.id, R.address, R.attempts)
+        ).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
+
+
+def record(message: "MessageFacts", outcomes: list[Outcome]) -> int:
+    """Store what became of a chunk, and bill the SMS parts the provider accepted, in
+    one transaction. Only rows still claimed are written (a row whose lease ran out and
+    that another worker took over is that worker's). Returns the units billed."""
+    if not outcomes:
+        return 0
+    now = utcnow()
+    units = sum(
+        outcome.parts or 0 for outcome in outcomes if outcome.status == RecipientStatus.SENT
+    )
+    statement = (
+        update(Recipient.__table__)
+        .where(R.id == bindparam("row_id"), R.status == RecipientStatus.CLAIMED)
+        .values(
+            status=bindparam("new_status"),
+            provider_id=bindparam("new_provider_id"),
+            parts=bindparam("new_parts"),
+            error=bindparam("new_error"),
+            retry_at=bindparam("new_retry_at"),
+            sent_at=bindparam("new_sent_at"),
+            attempts=R.attempts + bindparam("tried"),
+            lease_until=None,
+            updated_at=now,
+        )
+    )
+    rows = [
+        {
+            "row_id": outcome.id,
+            "new_status": outcome.status.value,
+            "new_provider_id": outcome.provider_id,
+            "new_parts": outcome.parts,
+            "new_error": outcome.error,
+            "new_retry_at": outcome.retry_at,
+            "new_sent_at": now if outcome.status == RecipientStatus.SENT else None,
+            "tried": int(outcome.tried),
+        }
+        for outcome in outcomes
+    ]
+    with write_transaction():
+        db.session.execute(statement, rows, execution_options={"synchronize_session": False})
+        if units:
+            charge(message.organisation_id, message.id, units)
+    return units
+
+
+def next_retry(message_id: int, channel: Channel, batch_no: int) -> datetime | None:
+    """When the earliest deferred recipient of the batch is due, if any."""
+    return db.session.scalar(
+        select(func.min(R.retry_at)).where(
+            R.message_id == message_id,
+            R.channel == channel,
+            R.batch_no == batch_no,
+            R.status == RecipientStatus.PENDING,
+        )
+    )
+
+
+def unfinished_messages(cancelled_within=timedelta(days=1)):
+    """(id, status) of messages still being sent, and of messages cancelled lately
+    (a killed worker may have left claimed recipients that must still be settled)."""
+    now = utcnow()
+    return db.session.execute(
+        select(Message.id, Message.status)
+        .where(
+            or_(
+                Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
+                and_(
+                    Message.status == MessageStatus.CANCELLED,
+                    Message.cancelled_at >= now - cancelled_within,
+                ),
+            )
+        )
+        .order_by(Message.id)
+    ).all()
+
+
+def start(message_id: int) -> bool:
+    """Mark a queued message as sending; False when it is not to be sent (cancelled)."""
+    with write_transaction():
+        message = locked(Message, Message.id == message_id)
+        if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+            return False
+        message.status = MessageStatus.SENDING
+        number_batches(message_id, current_app.config["SMS_BATCH_SIZE"])
+    return True
+
+
+def finish_if_done(message_id: int) -> bool:
+    """Mark the message done once none of its recipients is pending or claimed."""
+    if db.session.scalar(
+        select(func.count()).where(R.message_id == message_id, R.status.in_(OPEN))
+    ):
+        db.session.rollback()
+        return False
+    with write_transaction():
+        message = locked(Message, Message.id == message_id)
+        if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+            return False
+        if db.session.scalar(
+            select(func.count()).where(R.message_id == message_id, R.status.in_(OPEN))
+        ):
+            return False
+        message.status = MessageStatus.DONE
+        message.sent_at = utcnow()
+        counts = dict(
+            db.session.execute(
+                select(R.status, func.count()).where(R.message_id == message_id).group_by(R.status)
+            ).all()
+        )
+        audit(
+            "message.sent",
+            actor=message.author,
+            organisation=message.organisation,
+            subject=message,
+            **{str(status): n for status, n in counts.items()},
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What a send job needs of its message, read once per job."""
+
+    id: int
+    organisation_id: int
+    text: str
+    sender: str
+    created_at: datetime
+
+
+def _claimable(now):
+    return or_(
+        and_(
+            R.status == RecipientStatus.PENDING,
+            or_(R.retry_at.is_(None), R.retry_at <= now),
+        ),
+        and_(R.status == RecipientStatus.CLAIMED, R.lease_until < now),
+    )
+
+
+def _cancel(where, reason, now):
+    """Cancel the unsent recipients under `where`: pending ones, and claimed ones whose
+    lease ran out (those in a live worker's hands finish there)."""
+    unsent = or_(
+        R.status == RecipientStatus.PENDING,
+        and_(R.status == RecipientStatus.CLAIMED, R.lease_until < now),
+    )
+    db.session.execute(
+        update(Recipient.__table__)
+        .where(where, unsent)
+        .values(
+            status=RecipientStatus.CANCELLED, error=str(reason), lease_until=None, updated_at=now
+        )
+    )

@@ -1,0 +1,102 @@
+"""An organisation ready to send, and messages with frozen recipients, for the
+sending tests and benchmarks."""
+
+import os
+
+from portal.billing.packages import open_package
+from portal.billing.prices import set_price
+from portal.database import write_transaction
+from portal.extensions import db
+from portal.models import Channel, Message, MessageStatus, Person, Recipient, Role
+from portal.models.base import utcnow
+from portal.sms.providers import DELIVERY_PATH, delivery_token, get_provider
+from portal.sms.providers.elks import ElksProvider
+
+PRICE_ORE = 450_000
+
+
+class Sending:
+    def __init__(self, app, make, server):
+        self.app, self.make, self.server = app, make, server
+        self.organisation = make.org(name="Testkommun")
+        self.organisation.sms_sender = "Testkommun"
+        operator = make.person(Role.OPERATOR, password=None)
+        with write_transaction():
+            set_price(PRICE_ORE, operator)
+            open_package(self.organisation, by=operator)
+        self.author = make.person(Role.STAFF, self.organisation, password=None)
+        self.numbers = []
+
+    @property
+    def token(self):
+        return delivery_token()
+
+    @property
+    def hook_path(self):
+        return f"{DELIVERY_PATH}?token={self.token}"
+
+    def message(self, recipients, text="Hej från skolan", email=False):
+        """A confirmed (queued) message to `recipients` new guardians with mobiles."""
+        start = len(self.numbers)
+        self.numbers += [f"+4670{n:07d}" for n in range(start, start + recipients)]
+        people = [
+            Person(
+                role=Role.GUARDIAN,
+                organisation_id=self.organisation.id,
+                given_name="Vh",
+                family_name=str(n),
+                email=f"vh{n}@example.se",
+                mobile=number,
+                terms_accepted_at=utcnow(),
+            )
+            for n, number in enumerate(self.numbers[start:], start)
+        ]
+        message = Message(
+            organisation_id=self.organisation.id,
+            author_id=self.author.id,
+            subject=text,
+            body="",
+            send_sms=True,
+            status=MessageStatus.QUEUED,
+        )
+        db.session.add_all([message, *people])
+        db.session.flush()
+        channels = (Channel.SMS, Channel.EMAIL) if email else (Channel.SMS,)
+        db.session.add_all(
+            Recipient(
+                message_id=message.id,
+                person_id=person.id,
+                channel=channel,
+                address=person.mobile if channel == Channel.SMS else person.email,
+            )
+            for channel in channels
+            for person in people
+        )
+        db.session.commit()
+        return message
+
+    def use_provider(self, *, read_timeout=None, after_send=None):
+        """Send through an ElksProvider with these settings (and a hook after each
+        accepted SMS) instead of the configured one."""
+        config = self.app.config
+        options = {"read_timeout": read_timeout} if read_timeout else {}
+        provider = ElksProvider(
+            config["ELKS_API_URL"],
+            config["ELKS_API_USERNAME"],
+            config["ELKS_API_PASSWORD"],
+            **options,
+        )
+        if after_send is not None:
+            provider = _Observed(provider, after_send)
+        get_provider()
+        self.app.extensions["sms_provider"] = (os.getpid(), provider)
+
+
+class _Observed:
+    def __init__(self, provider, after_send):
+        self.provider, self.after_send = provider, after_send
+
+    def send(self, outgoing):
+        accepted = self.provider.send(outgoing)
+        self.after_send(accepted)
+        return accepted

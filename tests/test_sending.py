@@ -1,0 +1,275 @@
+"""The sending pipeline against real Redis, a real database and a local server that
+speaks the 46elks wire format: jobs run by SimpleWorker bursts in this process."""
+
+import pytest
+from rq import SimpleWorker
+
+from jobs.maintenance import reconcile
+from jobs.sending import dispatch, send_batch
+from jobs.worker import build_worker
+from portal.billing.packages import deactivate_sms
+from portal.database import write_transaction
+from portal.extensions import db
+from portal.models import (
+    AuditEvent,
+    Channel,
+    Message,
+    MessageStatus,
+    Recipient,
+    RecipientStatus,
+    SmsPackage,
+    UsageEntry,
+)
+from portal.queue import redis_connection
+from portal.sms.text import count
+from tests.sending_data import Sending
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+@pytest.fixture
+def sending(make_app, make, elks_server):
+    """An app sending through `elks_server`, its context pushed, with an organisation
+    that has SMS active and an open package."""
+    app = make_app(
+        SMS_PROVIDER="46elks",
+        ELKS_API_URL=elks_server.url,
+        ELKS_API_USERNAME=elks_server.username,
+        ELKS_API_PASSWORD=elks_server.password,
+        SMS_RATE_PER_SECOND=10_000,
+        SMS_BATCH_SIZE=10,
+        SMS_CHUNK_SIZE=4,
+    )
+    with app.app_context():
+        yield Sending(app, make, elks_server)
+
+
+def run(app):
+    return build_worker(app, SimpleWorker).work(burst=True)
+
+
+def statuses(message):
+    db.session.rollback()
+    rows = db.session.execute(
+        db.select(Recipient.status, db.func.count())
+        .where(Recipient.message_id == message.id)
+        .group_by(Recipient.status)
+    ).all()
+    return {RecipientStatus(status): n for status, n in rows}
+
+
+def billed(message):
+    db.session.rollback()
+    return db.session.scalar(
+        db.select(db.func.coalesce(db.func.sum(UsageEntry.units), 0)).where(
+            UsageEntry.message_id == message.id
+        )
+    )
+
+
+def test_every_recipient_gets_one_sms_and_each_part_is_billed(sending):
+    text = "Föräldramöte på torsdag kl 18. " * 6
+    message = sending.message(recipients=25, text=text)
+    parts = count(text).segments
+    assert parts == 2
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert sending.server.count == 25
+    assert set(sending.server.counts().values()) == {1}
+    assert {sms.message for sms in sending.server.sent} == {message.subject}
+    assert {sms.sender for sms in sending.server.sent} == {"Testkommun"}
+    assert all(
+        sms.whendelivered.endswith(f"token={sending.token}") for sms in sending.server.sent
+    )
+    assert billed(message) == 25 * parts
+    package = db.session.scalars(db.select(SmsPackage)).one()
+    assert package.used == 25 * parts
+    rows = db.session.scalars(db.select(Recipient).where(Recipient.message_id == message.id))
+    assert {(row.parts, row.attempts, row.provider_id is not None) for row in rows} == {
+        (parts, 1, True)
+    }
+    message = db.session.get(Message, message.id)
+    assert message.status == MessageStatus.DONE
+    assert message.sent_at is not None
+    assert db.session.scalar(
+        db.select(db.func.count()).where(AuditEvent.action == "message.sent")
+    ) == 1
+
+
+def test_recipients_are_sent_in_batches_with_one_job_each(sending):
+    message = sending.message(recipients=25)
+    assert dispatch(message.id) == 3
+    job_ids = set(redis_connection().lrange("rq:queue:sending", 0, -1))
+    assert job_ids == {f"send-{message.id}-sms-{n}".encode() for n in range(3)}
+    assert dispatch(message.id) == 3
+    assert redis_connection().llen("rq:queue:sending") == 3
+    rows = db.session.execute(
+        db.select(Recipient.batch_no, db.func.count())
+        .where(Recipient.message_id == message.id)
+        .group_by(Recipient.batch_no)
+    ).all()
+    assert sorted(rows) == [(0, 10), (1, 10), (2, 5)]
+
+
+def test_server_errors_are_retried_until_accepted(sending):
+    message = sending.message(recipients=6)
+    sending.server.fail_next(3, status=503)
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 6}
+    assert sorted(sending.server.counts().values()) == [1] * 6
+    assert billed(message) == 6
+    attempts = db.session.scalars(
+        db.select(Recipient.attempts).where(Recipient.message_id == message.id)
+    ).all()
+    assert sum(attempts) == 6 + 3
+
+
+def test_a_timeout_is_retried(sending):
+    sending.use_provider(read_timeout=0.3)
+    message = sending.message(recipients=3)
+    sending.server.delay_next(1.0)
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 3}
+    # The late answer was an acceptance the worker could not see: at most that one twice.
+    assert 3 <= sending.server.count <= 4
+    assert billed(message) == 3
+
+
+def test_a_refused_number_fails_at_once_and_is_not_billed(sending):
+    message = sending.message(recipients=5)
+    refused = sending.numbers[2]
+    sending.server.reject(refused, 400, "Invalid to number")
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 4, RecipientStatus.FAILED: 1}
+    row = db.session.scalars(db.select(Recipient).where(Recipient.address == refused)).one()
+    assert (row.attempts, row.parts, row.error) == (1, None, "Ogiltigt mobilnummer")
+    assert billed(message) == 4
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_too_many_requests_pauses_sending_for_retry_after(sending):
+    message = sending.message(recipients=6)
+    sending.server.throttle_next(retry_after="1")
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 6}
+    assert sending.server.count == 6
+    assert billed(message) == 6
+
+
+def test_transient_errors_give_up_after_the_maximum_age(sending, make_app):
+    message = sending.message(recipients=2)
+    sending.app.config["SMS_RETRY_MAX_AGE_SECONDS"] = 1
+    sending.server.fail_next(10, status=500)
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.FAILED: 2}
+    errors = db.session.scalars(db.select(Recipient.error)).all()
+    assert all(error.startswith("Tekniskt fel") for error in errors)
+    assert billed(message) == 0
+
+
+def test_delivery_reports_after_sending(sending):
+    message = sending.message(recipients=3)
+    dispatch(message.id)
+    run(sending.app)
+
+    client = sending.app.test_client()
+    for url, form in sending.server.delivery_reports("delivered"):
+        assert client.post(url.removeprefix("http://localhost:5000"), data=form).status_code == 204
+    assert statuses(message) == {RecipientStatus.DELIVERED: 3}
+
+
+def test_a_report_that_arrives_before_the_result_is_recorded_is_applied(sending):
+    message = sending.message(recipients=2)
+    client = sending.app.test_client()
+
+    def report_at_once(accepted):
+        form = {"id": accepted.provider_id, "status": "delivered"}
+        assert client.post(sending.hook_path, data=form).status_code == 204
+
+    sending.use_provider(after_send=report_at_once)
+    dispatch(message.id)
+    run(sending.app)
+    assert statuses(message) == {RecipientStatus.DELIVERED: 2}
+
+
+def test_deactivation_mid_send_cancels_the_rest_unbilled(sending):
+    message = sending.message(recipients=25)
+    dispatch(message.id)
+    send_batch(message.id, "sms", 0)
+    with write_transaction():
+        deactivate_sms(sending.organisation, by=None)
+
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 10, RecipientStatus.CANCELLED: 15}
+    assert sending.server.count == 10
+    assert billed(message) == 10
+    cancelled = db.session.scalars(
+        db.select(Recipient.error).where(Recipient.status == RecipientStatus.CANCELLED)
+    ).all()
+    assert set(cancelled) == {"Inte skickat: SMS har avaktiverats för organisationen."}
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_email_recipients_get_the_message_too(sending, smtp_server):
+    sending.app.config["MAIL_URL"] = smtp_server.url
+    message = sending.message(recipients=3, email=True)
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 6}
+    assert len(smtp_server.messages) == 3
+    assert billed(message) == 3
+
+
+def test_reconcile_after_redis_forgot_everything_loses_nothing(sending):
+    message = sending.message(recipients=25)
+    dispatch(message.id)
+    send_batch(message.id, "sms", 1)
+    redis_connection().flushall()
+
+    assert reconcile() == {"dispatched": 0, "batches": 2, "finished": 0}
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert sending.server.count == 25
+    assert billed(message) == 25
+    assert reconcile() == {"dispatched": 0, "batches": 0, "finished": 0}
+
+
+def test_reconcile_dispatches_a_confirmed_message_whose_job_is_gone(sending):
+    message = sending.message(recipients=3)
+    assert reconcile()["dispatched"] == 1
+    run(sending.app)
+    assert statuses(message) == {RecipientStatus.SENT: 3}
+
+
+def test_a_claim_never_hands_a_row_to_two_workers(sending):
+    from portal.messaging.batches import claim
+
+    message = sending.message(recipients=10)
+    dispatch(message.id)
+    first = claim(message.id, Channel.SMS, 0, 6)
+    second = claim(message.id, Channel.SMS, 0, 6)
+    assert len(first) == 6
+    assert len(second) == 4
+    assert not {row.id for row in first} & {row.id for row in second}
+    assert claim(message.id, Channel.SMS, 0, 6) == []
