@@ -10,18 +10,17 @@ import logging
 
 from flask import render_template
 
-from jobs import sending
-from jobs.sending import dispatch, enqueue_batch
+from jobs.sending import enqueue_batch
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.i18n import format_stockholm_datetime
 from portal.mail import compose, deliver, operator_addresses, public_url
 from portal.messaging.batches import finish_if_done, open_batches, unfinished_messages
+from portal.messaging.dispatch import queue_dispatch
 from portal.models import MessageStatus
 from portal.models.base import utcnow
 from portal.models.orders import PROMISE_HOURS
 from portal.orders.overdue import NEARLY_OVERDUE_HOURS, late_orders, mark_reported
-from portal.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def reconcile():
     summary = {"dispatched": 0, "batches": 0, "finished": 0}
     for message_id, status in unfinished_messages():
         if status == MessageStatus.QUEUED:
-            enqueue(dispatch, message_id, job_id=f"dispatch-{message_id}", queue=sending.QUEUE)
+            queue_dispatch(message_id)
             summary["dispatched"] += 1
             continue
         pending = open_batches(message_id, due_before=now)

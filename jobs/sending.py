@@ -17,12 +17,12 @@ import time
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.messaging import batches
 from portal.messaging.batches import Claimed, MessageFacts, deferred, failed, released, sent
+from portal.messaging.dispatch import QUEUE
 from portal.messaging.email import Deferred, DeliveryInterrupted, deliver_emails
 from portal.models import Channel, Message, Organisation
 from portal.models.base import utcnow
@@ -36,19 +36,9 @@ from portal.sms.text import count
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "sending"
 SLEEP_THROUGH_SECONDS = 5
 BATCH_TIMEOUT_SECONDS = 3600
 MAIL_UNAVAILABLE = _l("E-postservern svarade inte; försöker igen.")
-
-
-def start_sending(message_id: int) -> None:
-    """Queue the dispatch of a just-confirmed message. Should Redis be unreachable, the
-    message is safe in the database and `reconcile` dispatches it within a minute."""
-    try:
-        enqueue(dispatch, message_id, job_id=f"dispatch-{message_id}", queue=QUEUE)
-    except RedisError as error:
-        logger.warning("Could not queue message %d for sending now: %s", message_id, error)
 
 
 def dispatch(message_id: int) -> int:
