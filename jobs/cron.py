@@ -8,6 +8,9 @@ job. Features that need periodic work add their registration here.
 
 from rq import cron
 
-from jobs.maintenance import report_overdue_orders
+from jobs.maintenance import reconcile, report_overdue_orders
+from jobs.retention import erase_finished_messages
 
 cron.register(report_overdue_orders, "default", interval=900)
+cron.register(reconcile, "default", interval=60)
+cron.register(erase_finished_messages, "default", cron="30 2 * * *", job_timeout=3600)

@@ -15,7 +15,7 @@ from portal.database import write_transaction
 from portal.extensions import db
 from portal.i18n import format_stockholm_datetime
 from portal.mail import compose, deliver, operator_addresses, public_url
-from portal.messaging.batches import finish_if_done, open_batches, unfinished_messages
+from portal.messaging.batches import due_batches, finish_if_done, unfinished_messages
 from portal.messaging.dispatch import queue_dispatch
 from portal.models import MessageStatus
 from portal.models.base import utcnow
@@ -61,12 +61,11 @@ def _subject(count, overdue):
 
 
 def reconcile():
-    """Hand unfinished sending back to the workers: dispatch queued messages whose
-    dispatch job is gone, and re-enqueue every batch with recipients that are due and
-    unclaimed, or claimed under a lapsed lease (a worker killed, Redis flushed). Enqueueing
-    is by the batch's job id, so a batch whose job still waits is not queued twice, and
-    the claims keep two jobs on one batch from sending a recipient twice.
-    Returns {"dispatched": n, "batches": n, "finished": n}."""
+    """Hand unfinished sending back to the workers: dispatch queued messages, and
+    re-enqueue every batch with recipients that are due and unclaimed (their job lost
+    with Redis) or claimed under a lapsed lease (their worker killed). A batch whose job
+    still waits keeps it (unique job ids), and claims keep two jobs on one batch from
+    sending a recipient twice. Returns {"dispatched": n, "batches": n, "finished": n}."""
     now = utcnow()
     summary = {"dispatched": 0, "batches": 0, "finished": 0}
     for message_id, status in unfinished_messages():
@@ -74,12 +73,12 @@ def reconcile():
             queue_dispatch(message_id)
             summary["dispatched"] += 1
             continue
-        pending = open_batches(message_id, due_before=now)
+        due = due_batches(message_id, now)
         db.session.rollback()
-        for channel, batch_no in pending:
-            enqueue_batch(message_id, channel, batch_no)
-        summary["batches"] += len(pending)
-        if not pending and finish_if_done(message_id):
+        for channel, batch_no, lapsed in due:
+            enqueue_batch(message_id, channel, batch_no, lapsed=lapsed)
+        summary["batches"] += len(due)
+        if not due and finish_if_done(message_id):
             summary["finished"] += 1
     if any(summary.values()):
         logger.info("Reconciled sending: %s", summary)

@@ -37,7 +37,7 @@ from portal.sms.text import count
 logger = logging.getLogger(__name__)
 
 SLEEP_THROUGH_SECONDS = 5
-BATCH_TIMEOUT_SECONDS = 3600
+BATCH_TIMEOUT = 3600
 MAIL_UNAVAILABLE = _l("E-postservern svarade inte; försöker igen.")
 
 
@@ -56,28 +56,20 @@ def dispatch(message_id: int) -> int:
     return len(open_)
 
 
-def enqueue_batch(message_id: int, channel: Channel, batch_no: int, at=None):
-    """Queue the batch job (now, or at `at` for a retry; the id says which)."""
+def enqueue_batch(message_id: int, channel: Channel, batch_no: int, at=None, lapsed=None):
+    """Queue the batch's job: now (`send-<message>-<channel>-<batch>`, once while it
+    waits or runs), at `at` for deferred recipients, or to take over the recipients of a
+    worker whose lease `lapsed` (an id of its own: the dead worker's job still looks
+    started to RQ)."""
     job_id = f"send-{message_id}-{channel}-{batch_no}"
-    if at is None:
-        return enqueue(
-            send_batch,
-            message_id,
-            str(channel),
-            batch_no,
-            job_id=job_id,
-            queue=QUEUE,
-            timeout=BATCH_TIMEOUT_SECONDS,
+    args = (send_batch, message_id, str(channel), batch_no)
+    if at is not None:
+        return get_queue(QUEUE).enqueue_at(
+            at, *args, job_id=f"{job_id}-at-{int(at.timestamp())}", job_timeout=BATCH_TIMEOUT
         )
-    return get_queue(QUEUE).enqueue_at(
-        at,
-        send_batch,
-        message_id,
-        str(channel),
-        batch_no,
-        job_id=f"{job_id}-at-{int(at.timestamp())}",
-        job_timeout=BATCH_TIMEOUT_SECONDS,
-    )
+    if lapsed is not None:
+        job_id = f"{job_id}-lapsed-{int(lapsed.timestamp())}"
+    return enqueue(*args, job_id=job_id, queue=QUEUE, timeout=BATCH_TIMEOUT)
 
 
 def send_batch(message_id: int, channel: str, batch_no: int) -> int:

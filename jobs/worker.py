@@ -12,7 +12,7 @@ from rq import Worker
 from rq.cron import CronScheduler
 from rq.job import Job
 
-from portal import create_app
+from portal import create_app, logs
 from portal.extensions import db
 from portal.queue import QUEUE_NAMES, get_queue, redis_connection
 
@@ -57,7 +57,7 @@ def main(argv=None):
     parser.add_argument("mode", nargs="?", choices=("work", "cron"), default="work")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.install(level=logging.INFO)  # masked from the first line; JSON once production is known
     app = create_app()
     if args.mode == "cron":
         run_cron(app)

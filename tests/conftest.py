@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.queue import embedded_redis_url, redis_connection, stop_embedded_redis
 from tests.factories import Factory
 
-pytest_plugins = ["tests.smtp"]
+pytest_plugins = ["tests.elks", "tests.sending_data", "tests.smtp"]
 
 CSRF_INPUT = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'

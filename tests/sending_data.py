@@ -1,7 +1,9 @@
-"""An organisation ready to send, and messages with frozen recipients, for the
-sending tests and benchmarks."""
+"""An organisation ready to send through a local 46elks-shaped server, and messages
+with frozen recipients: the `sending` fixture of the sending tests."""
 
 import os
+
+import pytest
 
 from portal.billing.packages import open_package
 from portal.billing.prices import set_price
@@ -15,9 +17,28 @@ from portal.sms.providers.elks import ElksProvider
 PRICE_ORE = 450_000
 
 
+@pytest.fixture
+def sending(app, make_app, make, elks_server):
+    """An app sending through `elks_server` (its context pushed), with an organisation
+    that has SMS active and package #1 open."""
+    overrides = {
+        "SMS_PROVIDER": "46elks",
+        "ELKS_API_URL": elks_server.url,
+        "ELKS_API_USERNAME": elks_server.username,
+        "ELKS_API_PASSWORD": elks_server.password,
+        "SMS_RATE_PER_SECOND": 10_000,
+        "SMS_BATCH_SIZE": 10,
+        "SMS_CHUNK_SIZE": 4,
+    }
+    sending_app = make_app(**overrides)
+    with sending_app.app_context():
+        yield Sending(sending_app, make, elks_server, overrides)
+
+
 class Sending:
-    def __init__(self, app, make, server):
+    def __init__(self, app, make, server, overrides):
         self.app, self.make, self.server = app, make, server
+        self.overrides = overrides
         self.organisation = make.org(name="Testkommun")
         self.organisation.sms_sender = "Testkommun"
         operator = make.person(Role.OPERATOR, password=None)

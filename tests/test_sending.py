@@ -22,26 +22,8 @@ from portal.models import (
 )
 from portal.queue import redis_connection
 from portal.sms.text import count
-from tests.sending_data import Sending
 
 pytestmark = pytest.mark.usefixtures("app")
-
-
-@pytest.fixture
-def sending(make_app, make, elks_server):
-    """An app sending through `elks_server`, its context pushed, with an organisation
-    that has SMS active and an open package."""
-    app = make_app(
-        SMS_PROVIDER="46elks",
-        ELKS_API_URL=elks_server.url,
-        ELKS_API_USERNAME=elks_server.username,
-        ELKS_API_PASSWORD=elks_server.password,
-        SMS_RATE_PER_SECOND=10_000,
-        SMS_BATCH_SIZE=10,
-        SMS_CHUNK_SIZE=4,
-    )
-    with app.app_context():
-        yield Sending(app, make, elks_server)
 
 
 def run(app):
@@ -244,7 +226,7 @@ def test_reconcile_after_redis_forgot_everything_loses_nothing(sending):
     message = sending.message(recipients=25)
     dispatch(message.id)
     send_batch(message.id, "sms", 1)
-    redis_connection().flushall()
+    redis_connection().flushdb()  # FLUSHALL, confined to this test's Redis database
 
     assert reconcile() == {"dispatched": 0, "batches": 2, "finished": 0}
     run(sending.app)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from portal.billing.usage import charge
 from portal.database import locked, write_transaction
@@ -109,16 +109,29 @@ def number_batches(message_id: int, size: int) -> list[tuple[Channel, int]]:
     return open_batches(message_id)
 
 
-def open_batches(message_id: int, due_before: datetime | None = None):
-    """(channel, batch) pairs of the message with recipients that still need a worker:
-    pending (due by `due_before`, when given) or claimed with a lapsed lease."""
-    query = select(R.channel, R.batch_no).distinct().where(R.message_id == message_id)
-    if due_before is None:
-        query = query.where(R.status.in_(OPEN))
-    else:
-        query = query.where(_claimable(due_before))
-    rows = db.session.execute(query.order_by(R.channel, R.batch_no)).all()
+def open_batches(message_id: int) -> list[tuple[Channel, int]]:
+    """(channel, batch) pairs of the message with recipients pending or claimed."""
+    rows = db.session.execute(
+        select(R.channel, R.batch_no)
+        .distinct()
+        .where(R.message_id == message_id, R.status.in_(OPEN))
+        .order_by(R.channel, R.batch_no)
+    ).all()
     return [(Channel(channel), batch) for channel, batch in rows]
+
+
+def due_batches(message_id: int, now: datetime) -> list[tuple[Channel, int, datetime | None]]:
+    """(channel, batch, lapsed) for every batch of the message with recipients a worker
+    could claim now; `lapsed` is the latest lapsed lease among them (their worker died),
+    or None when they are only pending."""
+    lapsed = func.max(case((R.status == RecipientStatus.CLAIMED, R.lease_until)))
+    rows = db.session.execute(
+        select(R.channel, R.batch_no, lapsed)
+        .where(R.message_id == message_id, _claimable(now))
+        .group_by(R.channel, R.batch_no)
+        .order_by(R.channel, R.batch_no)
+    ).all()
+    return [(Channel(channel), batch, until) for channel, batch, until in rows]
 
 
 def claim(message_id: int, channel: Channel, batch_no: int, limit: int) -> list[Claimed]:
