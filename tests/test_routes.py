@@ -27,6 +27,8 @@ ROUTES = {
     ("/admin/price", "billing.price", "GET,POST"),
     ("/admin/invoices", "billing.invoices", "GET"),
     ("/admin/invoices.csv", "billing.invoices_csv", "GET"),
+    ("/admin/invoices/<int:invoice_id>", "billing.operator_invoice", "GET"),
+    ("/billing/invoices/<int:invoice_id>", "billing.invoice", "GET"),
     ("/admin/audit", "audit.log", "GET"),
     ("/directory/import", "directory.import_page", "GET,POST"),
     ("/directory/import/apply", "directory.apply", "POST"),

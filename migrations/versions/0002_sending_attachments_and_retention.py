@@ -52,9 +52,15 @@ def upgrade():
         batch_op.add_column(sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_recipients_batch', ['message_id', 'batch_no'], unique=False)
 
+    with op.batch_alter_table('usage_entries', schema=None) as batch_op:
+        batch_op.create_unique_constraint(batch_op.f('uq_usage_entries_message_id_package_id'), ['message_id', 'package_id'])
+
 
 
 def downgrade():
+    with op.batch_alter_table('usage_entries', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_usage_entries_message_id_package_id'), type_='unique')
+
     with op.batch_alter_table('recipients', schema=None) as batch_op:
         batch_op.drop_index('ix_recipients_batch')
         batch_op.drop_column('sent_at')

@@ -58,6 +58,8 @@ def details(event):
         shown.append(_("Tidigare %(amount)s", amount=kronor(values["previous_ore"])))
     if _is_int(values.get("count")):
         shown.append(_("Antal %(count)d", count=values["count"]))
+    if values.get("sms_status") in ("inactive", "deactivated"):  # see billing.usage.charge
+        shown.append(_("För SMS som redan var på väg när SMS-tjänsten avslutades"))
     if isinstance(values.get("reason"), str) and values["reason"]:
         shown.append(_("Anledning: %(reason)s", reason=values["reason"]))
     return shown

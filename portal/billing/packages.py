@@ -19,9 +19,10 @@ class SmsStateUnchanged(Exception):
     """Activating an active organisation, or deactivating one that is not active."""
 
 
-def open_package(organisation, *, by=None):
+def open_package(organisation, *, by=None, **details):
     """Close the organisation's current package and open the next one, invoiced now at the
-    current price. Returns the new package (its `invoice` is set)."""
+    current price. Returns the new package (its `invoice` is set); `details` go into the
+    audit event."""
     now = utcnow()
     price = require_current_price(now)
     current = current_package(organisation)
@@ -52,6 +53,7 @@ def open_package(organisation, *, by=None):
         sequence=sequence,
         invoice=package.invoice.number,
         amount_ore=price.amount_ore,
+        **details,
     )
     return package
 

@@ -9,19 +9,22 @@ from sqlalchemy.orm import joinedload
 from jobs.billing import enqueue_deactivation_notice
 from portal.billing import bp, invoices
 from portal.billing.cancellation import end_sms_service
+from portal.billing.chart import usage_chart
 from portal.billing.forms import DeactivateForm, InvoiceFilterForm, PriceForm
 from portal.billing.money import kronor, vat_ore
 from portal.billing.packages import SmsStateUnchanged, current_package
 from portal.billing.prices import current_price, set_price
+from portal.billing.usage import ledger_total, monthly_usage, package_ledger
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.htmx import is_htmx, render
 from portal.models import Invoice, PackagePrice, Person, Role
-from portal.security import role_required
+from portal.security import get_in_organisation, role_required
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 25
+LEDGER_PER_PAGE = 50
 
 bp.add_app_template_filter(kronor, "kronor")
 bp.add_app_template_filter(vat_ore, "vat")
@@ -45,6 +48,39 @@ def overview():
         organisation=organisation,
         package=current_package(organisation),
         results=page,
+        chart=usage_chart(monthly_usage(organisation.id)),
+    )
+
+
+@bp.get("/billing/invoices/<int:invoice_id>")
+@role_required(Role.ADMIN)
+def invoice(invoice_id):
+    """An invoice of the admin's own organisation and the usage behind it."""
+    return _invoice_page(get_in_organisation(Invoice, invoice_id), operator_view=False)
+
+
+@bp.get("/admin/invoices/<int:invoice_id>")
+@role_required(Role.OPERATOR)
+def operator_invoice(invoice_id):
+    """The same invoice page for operators, for any organisation."""
+    return _invoice_page(db.get_or_404(Invoice, invoice_id), operator_view=True)
+
+
+def _invoice_page(invoice, *, operator_view):
+    """The invoice with its package's usage ledger: which messages drew how many units."""
+    page = db.paginate(
+        package_ledger(invoice.package_id),
+        per_page=LEDGER_PER_PAGE,
+        max_per_page=LEDGER_PER_PAGE,
+        error_out=False,
+    )
+    return render(
+        "billing/invoice.html",
+        invoice=invoice,
+        package=invoice.package,
+        results=page,
+        total=ledger_total(invoice.package_id),
+        operator_view=operator_view,
     )
 
 

@@ -85,10 +85,14 @@ class Invoice(db.Model):
 
 
 class UsageEntry(db.Model):
-    """The ledger: units of one message drawn from one package. Sum of units = billed parts."""
+    """The ledger: units of one message drawn from one package, one row per pair that
+    later charges add to. Sum of units = billed parts = sum of the packages' `used`."""
 
     __tablename__ = "usage_entries"
-    __table_args__ = (CheckConstraint("units > 0", name="units_positive"),)
+    __table_args__ = (
+        UniqueConstraint("message_id", "package_id"),
+        CheckConstraint("units > 0", name="units_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -96,3 +100,5 @@ class UsageEntry(db.Model):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     units: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    message: Mapped["Message"] = relationship()  # noqa: F821

@@ -1,0 +1,169 @@
+"""Drawing SMS units from packages, and the usage ledger behind every invoice (§3.5).
+
+`charge` is the one place units leave a package. It runs inside the caller's
+`write_transaction()` and locks the organisation row first, then its open package
+(then the message's ledger row):
+charges for one organisation are serialised, so each package is used up, closed
+and followed by the next (invoiced) package exactly once, however many workers
+charge at the same instant.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func
+from sqlalchemy.orm import joinedload
+
+from portal.billing.invoices import STOCKHOLM, stockholm_midnight
+from portal.billing.packages import open_package
+from portal.database import locked
+from portal.extensions import db
+from portal.models import Message, Organisation, SmsPackage, UsageEntry
+from portal.models.base import utcnow
+
+
+def charge(organisation_id: int, message_id: int, units: int) -> list[UsageEntry]:
+    """Bill `units` SMS parts of message `message_id`, which the provider has accepted.
+
+    Units are drawn from the open package; one that is used up is closed and the next
+    one opened and invoiced at the current price, so a charge crossing a boundary is
+    split over packages. Returns the message's ledger entries the units went to, one
+    per package in order; an entry holds all the message's units in its package (a
+    later charge adds to it), so its `units` may be more than this charge drew.
+    `units == 0` charges nothing and returns []; negative units raise ValueError.
+
+    Accepted parts are always billed, also when SMS was deactivated after they were
+    claimed: then a package is opened only if the units do not fit, and its audit
+    event says so. A deactivated organisation's used-up package is left as it is.
+    """
+    if units < 0:
+        raise ValueError(f"units must not be negative: {units}")
+    if units == 0:
+        return []
+    organisation = locked(Organisation, Organisation.id == organisation_id)
+    if organisation is None:
+        raise LookupError(f"Organisation {organisation_id} does not exist")
+    _check_message(organisation_id, message_id)
+    package = locked(
+        SmsPackage,
+        SmsPackage.organisation_id == organisation_id,
+        SmsPackage.closed_at.is_(None),
+    )
+    entries = []
+    while units:
+        if package is None or package.remaining == 0:
+            package = _next_package(organisation, message_id)
+        drawn = min(units, package.remaining)
+        package.used += drawn
+        entries.append(_add_to_ledger(organisation_id, message_id, package, drawn))
+        units -= drawn
+    if package.remaining == 0 and organisation.sms_active:
+        _next_package(organisation, message_id)
+    db.session.flush()
+    return entries
+
+
+def packages_to_open(remaining: int, units: int, size: int) -> int:
+    """How many packages `charge` opens for `units` with `remaining` left in the open
+    package (0 when there is none) and `size` units a package, for an active
+    organisation: a package that is used up is followed by the next at once."""
+    if units <= 0 or units < remaining:
+        return 0
+    return 1 + (units - remaining) // size
+
+
+def _check_message(organisation_id, message_id):
+    owner = db.session.scalar(db.select(Message.organisation_id).where(Message.id == message_id))
+    if owner != organisation_id:
+        raise LookupError(f"Message {message_id} does not belong to {organisation_id}")
+
+
+def _next_package(organisation, message_id):
+    if organisation.sms_active:
+        return open_package(organisation)
+    return open_package(organisation, sms_status=organisation.sms_status.value, message=message_id)
+
+
+def _add_to_ledger(organisation_id, message_id, package, units):
+    entry = locked(
+        UsageEntry, UsageEntry.message_id == message_id, UsageEntry.package_id == package.id
+    )
+    if entry is None:
+        entry = UsageEntry(
+            organisation_id=organisation_id,
+            package_id=package.id,
+            message_id=message_id,
+            units=units,
+        )
+        db.session.add(entry)
+    else:
+        entry.units += units
+    return entry
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    month: date  # the first day of the month, Stockholm time
+    units: int
+    messages: int
+
+
+def monthly_usage(organisation_id: int, *, months: int = 12, now: datetime | None = None):
+    """SMS units and distinct messages per month for the last `months` months (this one
+    included), oldest first, months without usage as zeros. Months are Stockholm
+    months; a ledger entry counts in the month it was first drawn. Grouped in SQL by
+    the months' first instants in UTC, so both databases agree (SQLite has no time
+    zones) and summer time is followed."""
+    starts = _month_starts(now or utcnow(), months)
+    bounds = [stockholm_midnight(day) for day in [*starts, _next_month(starts[-1])]]
+    bucket = case(
+        *((UsageEntry.created_at < bounds[index + 1], index) for index in range(len(starts))),
+    )
+    rows = db.session.execute(
+        db.select(
+            bucket.label("bucket"),
+            func.sum(UsageEntry.units),
+            func.count(func.distinct(UsageEntry.message_id)),
+        )
+        .where(
+            UsageEntry.organisation_id == organisation_id,
+            UsageEntry.created_at >= bounds[0],
+            UsageEntry.created_at < bounds[-1],
+        )
+        .group_by("bucket")
+    ).all()
+    found = {index: (units, messages) for index, units, messages in rows}
+    return [MonthUsage(day, *found.get(index, (0, 0))) for index, day in enumerate(starts)]
+
+
+def package_ledger(package_id: int):
+    """A select of the package's ledger entries with their messages, oldest first."""
+    return (
+        db.select(UsageEntry)
+        .options(joinedload(UsageEntry.message))
+        .where(UsageEntry.package_id == package_id)
+        .order_by(UsageEntry.created_at, UsageEntry.id)
+    )
+
+
+def ledger_total(package_id: int) -> int:
+    """The units in the package's ledger: equal to the package's `used`."""
+    return db.session.scalar(
+        db.select(func.coalesce(func.sum(UsageEntry.units), 0)).where(
+            UsageEntry.package_id == package_id
+        )
+    )
+
+
+def _month_starts(now, months):
+    local = now.astimezone(STOCKHOLM)
+    year, month = local.year, local.month
+    starts = []
+    for _ in range(months):
+        starts.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return starts[::-1]
+
+
+def _next_month(day):
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
