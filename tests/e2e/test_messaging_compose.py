@@ -1,6 +1,7 @@
 """Compose in Chromium: the demo teacher ticks "Skicka även som SMS", watches the
 counter switch to Unicode and back, reviews the cost and double-clicks "Bekräfta och
-skicka" → exactly one message (left queued: the dispatch job is issue #7)."""
+skicka" → exactly one message, which a real worker process sends through the console
+provider while the message page follows its progress to "Klar"."""
 
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from playwright.sync_api import expect
 
 from portal.demo import DEMO_PASSWORD
 from portal.extensions import db
-from portal.models import Message
+from portal.models import Message, Recipient, RecipientStatus
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +18,10 @@ TEACHER = "larare@exempelkommun.se"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
-def test_the_teacher_sends_an_sms_once(page, live_server):
+SENDING_SECONDS = 30
+
+
+def test_the_teacher_sends_an_sms_once(page, live_server, worker):
     page.goto(f"{live_server}/login")
     page.get_by_label("E-postadress").fill(TEACHER)
     page.get_by_label("Lösenord").fill(DEMO_PASSWORD)
@@ -48,10 +52,15 @@ def test_the_teacher_sends_an_sms_once(page, live_server):
     page.screenshot(path=str(SCREENSHOTS / "e2e-messaging-review.png"), full_page=True)
 
     page.get_by_role("button", name="Bekräfta och skicka").dblclick()
-    expect(page.locator("#message-status")).to_have_text("Köad")
+    expect(page.locator("#message-status")).to_have_text("Klar", timeout=SENDING_SECONDS * 1000)
     page.screenshot(path=str(SCREENSHOTS / "e2e-messaging-show.png"), full_page=True)
     db.session.rollback()
-    assert len(db.session.scalars(db.select(Message)).all()) == 1
+    message = db.session.scalars(db.select(Message)).one()
+    statuses = db.session.scalars(
+        db.select(Recipient.status).where(Recipient.message_id == message.id)
+    ).all()
+    assert statuses
+    assert set(statuses) == {RecipientStatus.SENT}
 
 
 def test_an_empty_review_shows_the_errors(page, live_server):
