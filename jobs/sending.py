@@ -18,13 +18,14 @@ import time
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.extensions import db
 from portal.messaging import batches
 from portal.messaging.batches import Claimed, MessageFacts, deferred, failed, released, sent
 from portal.messaging.dispatch import QUEUE
 from portal.messaging.email import Deferred, DeliveryInterrupted, deliver_emails
-from portal.models import Channel, Message, Organisation
+from portal.models import Attachment, Channel, Message, Organisation
 from portal.models.base import utcnow
 from portal.operations.metrics import record_provider_calls
 from portal.queue import enqueue, get_queue
@@ -165,15 +166,30 @@ def _measured(outcomes, errors, started):
 def _send_emails(facts: MessageFacts, rows: list[Claimed]):
     """Send the chunk's e-mails over one connection. Refused addresses fail; temporary
     refusals, and the addresses not reached when the connection broke, are deferred."""
-    message = db.session.get(Message, facts.id)
+    message = _detached_for_mail(facts.id)
     try:
         answers = deliver_emails(message, [row.address for row in rows])
     except DeliveryInterrupted as interrupted:
         logger.warning("Mail delivery for message %d broke off: %s", facts.id, interrupted)
         answers = interrupted.results + [Deferred(MAIL_UNAVAILABLE)] * len(rows)
-    finally:
-        db.session.rollback()
     return [_mail_outcome(facts, row, answer) for row, answer in zip(rows, answers, strict=False)]
+
+
+def _detached_for_mail(message_id: int) -> Message:
+    """The message with everything its e-mail shows loaded, detached from the session so
+    that no transaction stays open while the mail server is talked to."""
+    message = db.session.scalars(
+        select(Message)
+        .where(Message.id == message_id)
+        .options(
+            joinedload(Message.organisation),
+            joinedload(Message.author),
+            selectinload(Message.attachments).undefer(Attachment.data),
+        )
+    ).one()
+    db.session.expunge_all()
+    db.session.rollback()
+    return message
 
 
 def _mail_outcome(facts, row, answer):

@@ -1,7 +1,10 @@
 """The sending pipeline against real Redis, a real database and a local server that
 speaks the 46elks wire format: jobs run by SimpleWorker bursts in this process."""
 
+import io
+
 import pytest
+from PIL import Image
 from rq import SimpleWorker
 
 from jobs.maintenance import reconcile
@@ -11,6 +14,7 @@ from portal.billing.packages import deactivate_sms
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.models import (
+    Attachment,
     AuditEvent,
     Channel,
     Message,
@@ -214,11 +218,29 @@ def test_deactivation_mid_send_cancels_the_rest_unbilled(sending):
 def test_email_recipients_get_the_message_too(sending, smtp_server):
     sending.app.config["MAIL_URL"] = smtp_server.url
     message = sending.message(recipients=3, email=True)
+    image = Image.new("RGB", (4, 4), "green")
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    db.session.add(
+        Attachment(
+            organisation_id=message.organisation_id,
+            uploaded_by_id=message.author_id,
+            message_id=message.id,
+            token="t" * 32,
+            filename="skogen.png",
+            content_type="image/png",
+            size=len(png.getvalue()),
+            data=png.getvalue(),
+        )
+    )
+    db.session.commit()
     dispatch(message.id)
     run(sending.app)
 
     assert statuses(message) == {RecipientStatus.SENT: 6}
-    assert len(smtp_server.messages) == 3
+    mails = smtp_server.messages
+    assert sorted(mail["To"] for mail in mails) == [f"vh{n}@example.se" for n in range(3)]
+    assert {part.get_filename() for part in mails[0].iter_attachments()} == {"skogen.png"}
     assert billed(message) == 3
 
 
