@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from portal.sms.sender import is_valid_sender
+
 PROVIDERS = ("console", "46elks")
 MIN_SECRET_KEY_LENGTH = 32
 POSITIVE_INTEGERS = (
@@ -105,8 +107,11 @@ def load(instance_path, overrides=None):
     )
     _check_choice("SMS_PROVIDER", config["SMS_PROVIDER"], PROVIDERS)
     _check_choice("PORTAL_ENV", config["PORTAL_ENV"], ("development", "production", "testing"))
-    if not 1 <= len(config["SMS_SENDER"]) <= 11:
-        raise ConfigError("SMS_SENDER must be 1 to 11 characters long.")
+    if not is_valid_sender(config["SMS_SENDER"]):
+        raise ConfigError(
+            "SMS_SENDER must be 1 to 11 characters of A-Z, a-z, 0-9 or '-' "
+            f"with at least one letter, not {config['SMS_SENDER']!r}."
+        )
     config["PUBLIC_BASE_URL"] = config["PUBLIC_BASE_URL"].rstrip("/")
     config["ELKS_API_URL"] = config["ELKS_API_URL"].rstrip("/")
 

@@ -5,7 +5,20 @@ import itertools
 from portal.auth.passwords import set_password
 from portal.extensions import db
 from portal.identifiers import luhn_valid
-from portal.models import Group, Organisation, OrgKind, Person, Role, School, SmsStatus
+from portal.models import (
+    Channel,
+    Group,
+    Message,
+    MessageStatus,
+    Organisation,
+    OrgKind,
+    Person,
+    Recipient,
+    RecipientStatus,
+    Role,
+    School,
+    SmsStatus,
+)
 from portal.models.base import utcnow
 
 _numbers = itertools.count(1)
@@ -49,6 +62,29 @@ class Factory:
         if password:
             set_password(person, password)
         return _save(person)
+
+    def message(self, author=None, *, status=MessageStatus.SENDING, **fields):
+        """A message by `author` (a new staff member when None) in their organisation."""
+        author = author or self.person()
+        fields.setdefault("subject", f"Meddelande {next(_numbers)}")
+        fields.setdefault("send_sms", True)
+        return _save(
+            Message(
+                organisation_id=author.organisation_id, author_id=author.id, status=status, **fields
+            )
+        )
+
+    def recipient(self, message, person=None, *, channel=Channel.SMS, **fields):
+        """One recipient row of `message`; an SMS one has a fresh mobile number."""
+        person = person or self.person(Role.GUARDIAN, message.organisation)
+        if "address" not in fields:
+            fields["address"] = (
+                f"+4670{next(_numbers):07d}" if channel == Channel.SMS else person.email
+            )
+        fields.setdefault("status", RecipientStatus.PENDING)
+        return _save(
+            Recipient(message_id=message.id, person_id=person.id, channel=channel, **fields)
+        )
 
 
 def _org_number(n):

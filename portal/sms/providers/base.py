@@ -21,10 +21,12 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The provider took the SMS: its id (for delivery reports) and the parts it bills."""
+    """The provider took the SMS: its id (for delivery reports), the parts it bills and,
+    when it says, its price in 1/10 000 of the account currency (46elks' `cost`)."""
 
     provider_id: str
     parts: int
+    cost: int | None = None
 
 
 class ProviderError(Exception):
