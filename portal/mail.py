@@ -10,6 +10,7 @@ deliver fails, and RQ retries it.
 import logging
 import smtplib
 import ssl
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
@@ -35,7 +36,7 @@ def compose(to, subject, text):
     message["To"] = to if isinstance(to, str) else ", ".join(to)
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2])
+    message["Message-ID"] = new_message_id()
     message.set_content(text, charset="utf-8", cte="quoted-printable")
     return message
 
@@ -51,13 +52,27 @@ def deliver(message):
             message.get_content(),
         )
         return
-    parts = urlsplit(url)
-    with _connect(parts) as client:
-        _secure_and_log_in(client, parts)
+    with connection() as client:
         refused = client.send_message(message)
     if refused:
         logger.warning("The mail server refused %s for %r", sorted(refused), message["Subject"])
     logger.info("Sent mail to %s: %s", message["To"], message["Subject"])
+
+
+@contextmanager
+def connection():
+    """An SMTP client connected (and logged in) to the server MAIL_URL names, for
+    sending several messages; it says QUIT when the block ends."""
+    parts = urlsplit(current_app.config["MAIL_URL"])
+    with _connect(parts) as client:
+        _secure_and_log_in(client, parts)
+        yield client
+
+
+def new_message_id():
+    """A fresh Message-ID in MAIL_SENDER's domain."""
+    sender = current_app.config["MAIL_SENDER"]
+    return make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2])
 
 
 def public_url(path):

@@ -36,11 +36,19 @@ class Received:
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps what it accepts, or answers DATA with `refusal`."""
+    """An aiosmtpd handler that keeps what it accepts, or answers DATA with `refusal`
+    and RCPT TO with the reply `refused_recipients` names for the address."""
 
     def __init__(self):
         self.received = []
         self.refusal = None
+        self.refused_recipients = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused_recipients:
+            return self.refused_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refusal:
@@ -76,6 +84,10 @@ class SmtpServer:
     def refuse(self, reply):
         """Answer every later DATA command with `reply`, e.g. "554 5.7.1 Rejected"."""
         self.inbox.refusal = reply
+
+    def refuse_recipient(self, address, reply):
+        """Answer RCPT TO `address` with `reply`, e.g. "550 5.1.1 No such user"."""
+        self.inbox.refused_recipients[address] = reply
 
 
 def accept_one_user(server, session, envelope, mechanism, auth_data):

@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "order.received": _l("Beställning mottagen"),
     "order.approved": _l("Beställning godkänd"),
     "order.rejected": _l("Beställning avslagen"),
+    "message.cancelled": _l("Utskick avbrutet"),
     "sms.activated": _l("SMS aktiverat"),
     "sms.deactivated": _l("SMS avslutat"),
     "package.opened": _l("Paket öppnat och fakturerat"),

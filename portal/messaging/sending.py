@@ -12,7 +12,7 @@ import hmac
 import json
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.billing.packages import current_package
 from portal.database import write_transaction
 from portal.extensions import db
+from portal.messaging.attachments import MAX_COUNT, bind, own_uploads
 from portal.models import Channel, Message, MessageStatus
 from portal.recipients import Selection, Summary, freeze, summarise
 from portal.sms.text import SmsCount, check_length, normalise
@@ -29,12 +30,14 @@ KEY_BYTES = 24
 
 @dataclass(frozen=True)
 class Draft:
-    """What the sender wrote and picked; with SMS the whole SMS is the subject."""
+    """What the sender wrote and picked; with SMS the whole SMS is the subject.
+    `attachments`: tokens of the sender's uploaded images, in order (e-mail only)."""
 
     subject: str
     body: str
     selection: Selection
     send_sms: bool
+    attachments: tuple[str, ...] = ()
 
     @property
     def channels(self) -> tuple[Channel, ...]:
@@ -91,8 +94,11 @@ def new_key() -> str:
 
 
 def review(draft: Draft, sender, key: str | None = None) -> Review:
-    """The confirmation's numbers for `draft` sent by `sender` (SelectionOutOfReach: 404)."""
+    """The confirmation's numbers for `draft` sent by `sender` (SelectionOutOfReach: 404).
+    Images that are not (or no longer) the sender's unsent uploads are left out."""
     key = key or new_key()
+    kept = own_uploads(draft.attachments[:MAX_COUNT], sender)
+    draft = replace(draft, attachments=tuple(upload.token for upload in kept))
     summary = summarise(draft.selection, sender, draft.channels)
     sms = check_length(draft.subject) if draft.send_sms else None
     outlook = None
@@ -132,6 +138,7 @@ def sign(draft: Draft, summary: Summary, outlook, key: str, sender_id: int) -> s
             for channel, part in summary.channels.items()
         },
         "opens": list(outlook.opens) if outlook else [],
+        "attachments": list(draft.attachments),
     }
     text = json.dumps(shown, sort_keys=True, separators=(",", ":")).encode()
     secret = f"messaging-review:{current_app.config['SECRET_KEY']}".encode()
@@ -163,6 +170,9 @@ def confirm_send(draft: Draft, sender, key: str, digest: str) -> Message:
             db.session.flush()
             frozen = freeze(draft.selection, sender, draft.channels, message.id)
             if any(frozen[c] != fresh.summary[c].recipients for c in draft.channels):
+                raise _DirectoryMoved()
+            images = fresh.draft.attachments
+            if bind(images, sender, message.id) != len(images):
                 raise _DirectoryMoved()
     except IntegrityError:
         existing = message_for_key(key, sender)
