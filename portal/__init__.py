@@ -47,6 +47,7 @@ def _register_blueprints(app):
     from portal.auth import bp as auth_bp
     from portal.billing import bp as billing_bp
     from portal.directory import bp as directory_bp
+    from portal.hooks import bp as hooks_bp
     from portal.main import bp as main_bp
     from portal.messaging import bp as messaging_bp
     from portal.orders import bp as orders_bp
@@ -62,5 +63,6 @@ def _register_blueprints(app):
         directory_bp,
         people_bp,
         messaging_bp,
+        hooks_bp,
     ):
         app.register_blueprint(blueprint)

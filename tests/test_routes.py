@@ -43,6 +43,7 @@ ROUTES = {
     ("/messages/review", "messaging.review_page", "POST"),
     ("/messages/send", "messaging.send", "POST"),
     ("/messages/<int:message_id>", "messaging.show", "GET"),
+    ("/hooks/46elks/delivery", "hooks.elks_delivery", "POST"),
     ("/messages/<int:message_id>/progress", "messaging.progress_panel", "GET"),
     ("/messages/<int:message_id>/cancel", "messaging.cancel", "POST"),
 }
