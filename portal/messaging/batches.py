@@ -205,9 +205,9 @@ def record(message: "MessageFacts", outcomes: list[Outcome]) -> int:
         for outcome in outcomes
     ]
     with write_transaction():
-        db.session.execute(statement, rows, execution_options={"synchronize_session": False})
-        if units:
+        if units:  # first: the organisation's row is locked before any recipient row
             charge(message.organisation_id, message.id, units)
+        db.session.execute(statement, rows, execution_options={"synchronize_session": False})
     return units
 
 
