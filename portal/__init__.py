@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import cli, config, database, errors, htmx, i18n, navigation, queue, security
+from portal import cli, config, database, errors, htmx, i18n, logs, navigation, queue, security
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,7 @@ def create_app(overrides=None):
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.from_mapping(config.load(app.instance_path, overrides))
+    logs.install(production=app.config["PORTAL_ENV"] == "production")
     _init_extensions(app)
     _register_blueprints(app)
     errors.init_app(app)
@@ -50,6 +51,7 @@ def _register_blueprints(app):
     from portal.hooks import bp as hooks_bp
     from portal.main import bp as main_bp
     from portal.messaging import bp as messaging_bp
+    from portal.operations import bp as operations_bp
     from portal.orders import bp as orders_bp
     from portal.people import bp as people_bp
 
@@ -63,6 +65,7 @@ def _register_blueprints(app):
         directory_bp,
         people_bp,
         messaging_bp,
+        operations_bp,
         hooks_bp,
     ):
         app.register_blueprint(blueprint)

@@ -37,10 +37,12 @@ MENU = (
     NavItem("billing.invoices", _l("Fakturor"), (Role.OPERATOR,)),
     NavItem("billing.price", _l("Paketpris"), (Role.OPERATOR,)),
     NavItem("audit.log", _l("Granskningslogg"), (Role.OPERATOR,)),
+    NavItem("operations.page", _l("Drift"), (Role.OPERATOR,)),
     NavItem("messaging.index", _l("Meddelanden"), STAFF_ROLES),
     NavItem("messaging.new", _l("Nytt meddelande"), STAFF_ROLES),
     NavItem("directory.import_page", _l("Katalogimport"), (Role.ADMIN,)),
     NavItem("people.invite_list", _l("Bjud in"), (Role.ADMIN,)),
+    NavItem("people.people_list", _l("Personer"), (Role.ADMIN,)),
     NavItem("billing.overview", _l("Fakturering"), (Role.ADMIN,)),
     NavItem("people.profile", _l("Min profil"), tuple(Role)),
 )

@@ -1,12 +1,14 @@
 """The operators' audit log: newest first, filters, Swedish labels, no protected names."""
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, Role
 from portal.models.base import utcnow
+from tests.conftest import AuthActions
 
 
 @pytest.fixture
@@ -19,13 +21,13 @@ def operator(make, auth):
     return person
 
 
-def event(action, *, actor=None, organisation=None, minutes_ago=0, **details):
+def event(action, *, actor=None, organisation=None, minutes_ago=0, at=None, **details):
     db.session.add(
         AuditEvent(
             action=action,
             actor_id=actor.id if actor else None,
             organisation_id=organisation.id if organisation else None,
-            at=utcnow() - timedelta(minutes=minutes_ago),
+            at=at or utcnow() - timedelta(minutes=minutes_ago),
             details=details,
         )
     )
@@ -107,3 +109,87 @@ def test_the_log_pages(client, operator):
     assert len(rows(first)) == 50 and "Sida 1 av 2" in first
     assert 'href="/admin/audit?page=2"' in first
     assert len(rows(client.get("/admin/audit?page=2").get_data(as_text=True))) == 5
+
+
+def test_filter_by_who_matches_part_of_a_name_or_address(client, operator, make):
+    organisation = make.org()
+    maria = make.person(
+        Role.ADMIN, organisation, given_name="Maria", family_name="Lundgren", email="ml@a.se"
+    )
+    karl = make.person(Role.STAFF, organisation, given_name="Karl", family_name="Berg")
+    hidden = make.person(
+        Role.ADMIN, organisation, given_name="Maria", family_name="Dold", protected_identity=True
+    )
+    for person in (maria, karl, hidden):
+        event("terms.accepted", actor=person, organisation=organisation)
+    event("price.set", amount_ore=1)
+
+    def who(text):
+        html = client.get("/admin/audit", query_string={"actor": text}).get_data(as_text=True)
+        return rows(html) if "<tbody>" in html else []
+
+    (row,) = who("lundgren")
+    assert "Maria Lundgren" in row
+    assert len(who("ML@A.SE")) == 1
+    (row,) = who("maria")  # the protected Maria is not found by her name
+    assert "Skyddad identitet" not in row
+    assert who("100%") == []
+    assert len(who("")) == 4
+
+
+def test_filter_by_dates_in_stockholm_time(client, operator):
+    # 23:30 UTC on 10 March is 00:30 on 11 March in Stockholm.
+    event("price.set", at=datetime(2026, 3, 10, 22, 30, tzinfo=UTC), amount_ore=1)
+    event("price.set", at=datetime(2026, 3, 10, 23, 30, tzinfo=UTC), amount_ore=2)
+    event("price.set", at=datetime(2026, 3, 12, 22, 59, tzinfo=UTC), amount_ore=3)
+    event("price.set", at=datetime(2026, 3, 12, 23, 0, tzinfo=UTC), amount_ore=4)
+
+    def amounts(**query):
+        html = client.get("/admin/audit", query_string=query).get_data(as_text=True)
+        return sorted(re.findall(r"Belopp 0,0(\d)", html))
+
+    assert amounts(since="2026-03-11") == ["2", "3", "4"]
+    assert amounts(until="2026-03-12") == ["1", "2", "3"]
+    assert amounts(since="2026-03-11", until="2026-03-12") == ["2", "3"]
+    assert amounts(since="2026-03-11", until="2026-03-11") == ["2"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=11/3", "Ange ett datum som ÅÅÅÅ-MM-DD"),
+        ("until=2026-02-30", "Ange ett datum som ÅÅÅÅ-MM-DD"),
+        ("since=2026-03-12&until=2026-03-11", "kan inte vara före"),
+        ("actor=" + "x" * 101, "Högst 100 tecken"),
+    ],
+)
+def test_bad_filters_are_422_with_the_error_at_the_field(client, operator, query, message):
+    response = client.get(f"/admin/audit?{query}")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_page_links_keep_the_filters(client, operator):
+    for n in range(55):
+        event("price.set", actor=operator, minutes_ago=n, amount_ore=n)
+    html = client.get("/admin/audit?actor=Nordin&since=2020-01-01").get_data(as_text=True)
+    assert 'href="/admin/audit?page=2&amp;actor=Nordin&amp;since=2020-01-01"' in html
+
+
+def test_sign_ins_and_failed_attempts_are_in_the_log(client, operator, make, app):
+    organisation = make.org(name="Inloggningskommun")
+    person = make.person(Role.STAFF, organisation, given_name="Ingrid", family_name="Ek")
+    other = app.test_client()
+    AuthActions(other).login(person.email, "fel-lösenord")
+    AuthActions(other).login("ingen-alls@example.se", "fel")
+    AuthActions(other).login(person.email)
+
+    html = client.get("/admin/audit").get_data(as_text=True)
+    newest, failed_unknown, failed_known = rows(html)
+    assert "Inloggning" in newest and "Ingrid Ek" in newest and "Inloggningskommun" in newest
+    assert "Misslyckad inloggning" in failed_known and "Ingrid Ek" in failed_known
+    assert "Misslyckad inloggning" in failed_unknown and "Systemet" in failed_unknown
+    assert "IP-adress 127.0.0.1" in failed_unknown
+    assert "ingen-alls" not in html  # the typed address is not recorded
+    filtered = client.get("/admin/audit?action=login.failed").get_data(as_text=True)
+    assert len(rows(filtered)) == 2

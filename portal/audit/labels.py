@@ -20,6 +20,10 @@ ACTION_LABELS = {
     "password.set": _l("Lösenord valt"),
     "directory.imported": _l("Katalog importerad"),
     "demo.seeded": _l("Demodata inlagd"),
+    "login.succeeded": _l("Inloggning"),
+    "login.failed": _l("Misslyckad inloggning"),
+    "person.erased": _l("Kontaktuppgifter borttagna"),
+    "job.requeued": _l("Misslyckat jobb körs igen"),
 }
 
 
@@ -59,6 +63,10 @@ def details(event):
         shown.append(_("Tidigare %(amount)s", amount=kronor(values["previous_ore"])))
     if _is_int(values.get("count")):
         shown.append(_("Antal %(count)d", count=values["count"]))
+    if isinstance(values.get("ip"), str):
+        shown.append(_("IP-adress %(ip)s", ip=values["ip"]))
+    if isinstance(values.get("job"), str):
+        shown.append(_("Jobb %(job)s", job=values["job"]))
     if values.get("sms_status") in ("inactive", "deactivated"):  # see billing.usage.charge
         shown.append(_("För SMS som redan var på väg när SMS-tjänsten avslutades"))
     if isinstance(values.get("reason"), str) and values["reason"]:

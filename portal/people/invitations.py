@@ -10,14 +10,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_
-
 from portal.auth.passwords import set_password
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.models import PasswordToken, Person, Role
 from portal.models.audit import record
 from portal.models.base import utcnow
+from portal.people import search
 
 VALID_FOR = timedelta(hours=72)
 MAX_SECRET_LENGTH = 100
@@ -133,32 +132,14 @@ def _end_links(person, now):
 
 
 def invitees(organisation, query=""):
-    """A select of the people of `organisation` who may be invited, for paging.
-
-    A search never matches people with protected identity: a hit would tell that
-    someone by that name is there.
-    """
+    """A select of the people of `organisation` who may be invited, for paging."""
     statement = db.select(Person).where(
         Person.organisation_id == organisation.id,
         Person.active.is_(True),
         Person.email.is_not(None),
         Person.password_hash.is_(None),
     )
-    if query:
-        full_name = Person.given_name + " " + Person.family_name
-        statement = statement.where(
-            Person.protected_identity.is_(False),
-            or_(
-                *(
-                    column.ilike(f"%{_escape_like(variant)}%", escape="\\")
-                    for variant in _case_variants(query)
-                    for column in (full_name, Person.email)
-                )
-            ),
-        )
-    return statement.order_by(
-        Person.protected_identity, Person.family_name, Person.given_name, Person.id
-    )
+    return search.in_name_order(search.matching(statement, query))
 
 
 def latest_links(people):
@@ -172,13 +153,3 @@ def latest_links(people):
         .order_by(PasswordToken.created_at, PasswordToken.id)
     )
     return {token.person_id: token for token in tokens}
-
-
-def _case_variants(query):
-    """The query as typed, lower case and title case: SQLite folds the case of ASCII
-    letters only, so 'öberg' finds 'Öberg' through its title-case variant."""
-    return {query, query.lower(), query.title()}
-
-
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

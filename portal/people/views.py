@@ -6,18 +6,20 @@ from flask_login import current_user, login_required
 from redis.exceptions import RedisError
 
 from jobs.invitations import enqueue_invitation
+from portal.activation.forms import ConfirmForm
 from portal.auth.sessions import sign_in
 from portal.extensions import db, limiter
 from portal.htmx import render
 from portal.models import Person, Role
 from portal.models.base import utcnow
-from portal.people import bp, invitations, mobile, terms
+from portal.people import bp, erasure, invitations, mobile, terms
 from portal.people.forms import MobileForm, SetPasswordForm, TermsForm
 from portal.security import get_in_organisation, role_required, safe_next
 
 log = logging.getLogger(__name__)
 
 INVITEES_PER_PAGE = 50
+PEOPLE_PER_PAGE = 50
 MAX_QUERY_LENGTH = 100
 PRIVATE_PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -111,6 +113,42 @@ def invite(person_id):
         return redirect(back, code=303)
     flash(_invitation_sent(person), "success")
     return redirect(back, code=303)
+
+
+@bp.get("/people")
+@role_required(Role.ADMIN)
+def people_list():
+    """The organisation's people, searchable, each with "Ta bort kontaktuppgifter"."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    people = db.paginate(
+        erasure.people_of(current_user.organisation, query),
+        per_page=PEOPLE_PER_PAGE,
+        max_per_page=PEOPLE_PER_PAGE,
+        error_out=False,
+    )
+    return render(
+        "people/people.html",
+        people=people,
+        query=query,
+        organisation=current_user.organisation,
+        display_mobile=mobile.display,
+    )
+
+
+@bp.route("/people/<int:person_id>/erase", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def erase(person_id):
+    person = get_in_organisation(Person, person_id)
+    if person.id == current_user.id:
+        flash(_("Du kan inte ta bort dina egna kontaktuppgifter här."), "error")
+        return redirect(url_for("people.people_list"), code=303)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        erasure.erase_person(person, by=current_user)
+        db.session.commit()
+        flash(_("Kontaktuppgifterna är borttagna."), "success")
+        return redirect(url_for("people.people_list"), code=303)
+    return render("people/erase.html", person=person, form=form)
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
