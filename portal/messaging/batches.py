@@ -36,7 +36,7 @@ RETRY_BASE_SECONDS = 2
 RETRY_CAP_SECONDS = 15 * 60
 SMS_TURNED_OFF = _l("Inte skickat: SMS har avaktiverats för organisationen.")
 MESSAGE_CANCELLED = _l("Inte skickat: utskicket avbröts.")
-TOO_OLD = _l("Tekniskt fel: SMS-tjänsten svarade inte inom ett dygn ({reason})")
+TOO_OLD = _l("Tekniskt fel: SMS-tjänsten tog inte emot SMS:et inom ett dygn (%(reason)s)")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def deferred(row: Claimed, reason, first_tried: datetime, retry_after=None, now=
     retry_at = now + timedelta(seconds=delay)
     max_age = timedelta(seconds=current_app.config["SMS_RETRY_MAX_AGE_SECONDS"])
     if retry_at - first_tried > max_age:
-        return failed(row.id, TOO_OLD.format(reason=reason))
+        return failed(row.id, str(TOO_OLD) % {"reason": reason})
     return Outcome(row.id, RecipientStatus.PENDING, error=str(reason), retry_at=retry_at)
 
 
