@@ -48,6 +48,7 @@ DEFAULTS = {
     "ORDER_MIN_FILL_SECONDS": 0.5,
     "ALLOW_CONSOLE_PROVIDER": False,
     "ALLOW_SQLITE": False,
+    "TRUSTED_PROXY_COUNT": 0,
     "REDIS_URL": None,
     "DATABASE_URL": None,
     "SECRET_KEY": None,
@@ -89,6 +90,7 @@ ENVIRONMENT = (
     "ORDER_MIN_FILL_SECONDS",
     "ALLOW_CONSOLE_PROVIDER",
     "ALLOW_SQLITE",
+    "TRUSTED_PROXY_COUNT",
 )
 FLAGS = ("ALLOW_CONSOLE_PROVIDER", "ALLOW_SQLITE")
 
@@ -102,6 +104,9 @@ def load(instance_path, overrides=None):
 
     for name in POSITIVE_INTEGERS:
         config[name] = _positive_int(name, config[name])
+    config["TRUSTED_PROXY_COUNT"] = _positive_int(
+        "TRUSTED_PROXY_COUNT", config["TRUSTED_PROXY_COUNT"], minimum=0
+    )
     config["ORDER_MIN_FILL_SECONDS"] = _seconds(
         "ORDER_MIN_FILL_SECONDS", config["ORDER_MIN_FILL_SECONDS"]
     )
@@ -197,13 +202,13 @@ def _flag(name, value):
     raise ConfigError(f"{name} must be 1 or 0, not {value!r}.")
 
 
-def _positive_int(name, value):
+def _positive_int(name, value, minimum=1):
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
-    if number < 1:
-        raise ConfigError(f"{name} must be at least 1.")
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}.")
     return number
 
 

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, request, session
 from flask_login import current_user, login_required
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.extensions import db
 
@@ -32,8 +33,16 @@ HEADERS = {
 
 
 def init_app(app):
-    """Register before CSRF protection, so body limits apply before any form is parsed."""
+    """Register before CSRF protection, so body limits apply before any form is parsed.
+
+    Behind TRUSTED_PROXY_COUNT proxies (a load balancer), the client's address and
+    scheme are taken from their X-Forwarded-* headers, so per-IP limits and the audit
+    log see the visitor, not the balancer; without proxies those headers are ignored.
+    """
     production = app.config["PORTAL_ENV"] == "production"
+    proxies = app.config["TRUSTED_PROXY_COUNT"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.before_request(_apply_body_limit)
 
     @app.after_request

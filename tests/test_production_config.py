@@ -66,3 +66,12 @@ def test_an_unreadable_allowance_is_refused(tmp_path, production, value):
     production.setenv("ALLOW_SQLITE", value)
     with pytest.raises(ConfigError, match="ALLOW_SQLITE"):
         load(tmp_path)
+
+
+def test_trusted_proxies_are_counted_and_checked(tmp_path, production):
+    assert load(tmp_path)["TRUSTED_PROXY_COUNT"] == 0
+    production.setenv("TRUSTED_PROXY_COUNT", "1")
+    assert load(tmp_path)["TRUSTED_PROXY_COUNT"] == 1
+    production.setenv("TRUSTED_PROXY_COUNT", "-1")
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_COUNT"):
+        load(tmp_path)
