@@ -13,6 +13,7 @@ from portal.recipients import (
     freeze,
     parse_selection,
     resolve,
+    snapshot,
     summarise,
 )
 from portal.recipients.selection import GroupRole
@@ -316,3 +317,37 @@ def test_freeze_inserts_exactly_the_resolved_recipients(d, klass, teacher):
     )
     assert counts == {c: len(expected[c].recipients) for c in BOTH}
     assert counts[Channel.SMS] == summarise(selection, teacher, BOTH)[Channel.SMS].recipients
+
+
+@pytest.mark.parametrize("channels", [BOTH, (Channel.EMAIL,)], ids=["both", "email"])
+def test_a_snapshot_counts_what_it_freezes(d, klass, teacher, channels):
+    """One reading gives the confirmation's numbers and the frozen rows; its temporary
+    table is gone afterwards, so a second snapshot in the same transaction works."""
+    mother = d.guardian(d.student(klass, email=None), d.student(klass, mobile=None))
+    d.guardian(d.student(klass), mobile=mother.mobile)
+    d.student(klass, active=False)
+    message = Message(organisation_id=teacher.organisation_id, author_id=teacher.id, subject="Hej")
+    db.session.add(message)
+    db.session.flush()
+    selection = everyone_in(klass)
+
+    with snapshot(selection, teacher, channels) as first:
+        counts = first.insert(message.id)
+    with snapshot(selection, teacher, channels) as second:
+        assert second.summary == first.summary
+
+    assert first.summary == summarise(selection, teacher, channels)
+    assert counts == {c: first.summary[c].recipients for c in channels}
+    expected = resolve(selection, teacher, channels)
+    frozen = db.session.execute(
+        db.select(Recipient.channel, Recipient.person_id).where(Recipient.message_id == message.id)
+    ).all()
+    assert sorted(frozen) == sorted(
+        (c, target.person_id) for c in channels for target in expected[c].recipients
+    )
+
+
+def test_an_empty_snapshot_freezes_nothing(teacher):
+    with snapshot(Selection(), teacher, BOTH) as taken:
+        assert taken.summary.people == 0
+        assert taken.insert(1) == dict.fromkeys(BOTH, 0)

@@ -22,7 +22,7 @@ from portal.database import write_transaction
 from portal.extensions import db
 from portal.messaging.attachments import MAX_COUNT, bind, own_uploads
 from portal.models import Channel, Message, MessageStatus
-from portal.recipients import Selection, Summary, freeze, summarise
+from portal.recipients import Selection, Summary, snapshot, summarise
 from portal.sms.text import SmsCount, check_length, normalise
 
 KEY_BYTES = 24
@@ -93,13 +93,15 @@ def new_key() -> str:
     return secrets.token_urlsafe(KEY_BYTES)
 
 
-def review(draft: Draft, sender, key: str | None = None) -> Review:
-    """The confirmation's numbers for `draft` sent by `sender` (SelectionOutOfReach: 404).
-    Images that are not (or no longer) the sender's unsent uploads are left out."""
+def review(draft: Draft, sender, key: str | None = None, summary: Summary | None = None) -> Review:
+    """The confirmation's numbers for `draft` sent by `sender` (SelectionOutOfReach: 404),
+    counted now unless `summary` is given. Images that are not (or no longer) the
+    sender's unsent uploads are left out."""
     key = key or new_key()
     kept = own_uploads(draft.attachments[:MAX_COUNT], sender)
     draft = replace(draft, attachments=tuple(upload.token for upload in kept))
-    summary = summarise(draft.selection, sender, draft.channels)
+    if summary is None:
+        summary = summarise(draft.selection, sender, draft.channels)
     sms = check_length(draft.subject) if draft.send_sms else None
     outlook = None
     if draft.send_sms:
@@ -148,13 +150,11 @@ def sign(draft: Draft, summary: Summary, outlook, key: str, sender_id: int) -> s
 def confirm_send(draft: Draft, sender, key: str, digest: str) -> Message:
     """Create the message (queued) and freeze its recipients in one write transaction,
     once per key: a confirmed key returns its message. ReviewChanged when `digest` is
-    not what the confirmation of this draft would show now."""
+    not what the confirmation of this draft would show now. The check and the frozen
+    list come from one reading of the directory (`snapshot`)."""
     existing = message_for_key(key, sender)
     if existing is not None:
         return existing
-    fresh = review(draft, sender, key)
-    if not hmac.compare_digest(fresh.digest, digest):
-        raise ReviewChanged(fresh)
     try:
         with write_transaction():
             message = Message(
@@ -168,9 +168,11 @@ def confirm_send(draft: Draft, sender, key: str, digest: str) -> Message:
             )
             db.session.add(message)
             db.session.flush()
-            frozen = freeze(draft.selection, sender, draft.channels, message.id)
-            if any(frozen[c] != fresh.summary[c].recipients for c in draft.channels):
-                raise _DirectoryMoved()
+            with snapshot(draft.selection, sender, draft.channels) as selected:
+                fresh = review(draft, sender, key, selected.summary)
+                if not hmac.compare_digest(fresh.digest, digest):
+                    raise ReviewChanged(fresh)
+                selected.insert(message.id)
             images = fresh.draft.attachments
             if bind(images, sender, message.id) != len(images):
                 raise _DirectoryMoved()
@@ -196,4 +198,4 @@ def message_for_key(key: str, sender) -> Message | None:
 
 
 class _DirectoryMoved(Exception):
-    """The directory changed between the check and the freeze (rolls the insert back)."""
+    """Something the confirmation showed changed during the freeze (rolls the insert back)."""

@@ -13,10 +13,12 @@ from portal.recipients.eligibility import (
     LeftOut,
     Reason,
     Resolution,
+    Snapshot,
     Summary,
     Target,
     freeze,
     resolve,
+    snapshot,
     summarise,
 )
 from portal.recipients.permissions import (
@@ -57,6 +59,7 @@ __all__ = [
     "ScopeRole",
     "Selection",
     "SelectionOutOfReach",
+    "Snapshot",
     "Summary",
     "Target",
     "check_reach",
@@ -67,5 +70,6 @@ __all__ = [
     "parse_selection",
     "reachable",
     "resolve",
+    "snapshot",
     "summarise",
 ]

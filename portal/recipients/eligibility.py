@@ -17,11 +17,14 @@ sender's reach first (`SelectionOutOfReach`, a 404) and works in set-based SQL: 
 selection's parts are joined over the association tables and UNIONed (distinct), then
 `summarise` counts per reason in one aggregate query (what the confirmation shows),
 `resolve` returns the recipients with addresses and everyone left out with a name safe
-to show (one query, a window for the duplicate numbers), and `freeze` inserts a
-message's recipients with one INSERT … SELECT per channel (what sending freezes).
+to show (one query, a window for the duplicate numbers), and `snapshot` reads the
+selection once into a temporary table from which both the counts and a message's
+frozen recipients come (one INSERT … SELECT per channel; what confirming a send does,
+see `freeze`).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -29,8 +32,11 @@ from typing import NamedTuple
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Column,
     Integer,
+    MetaData,
     String,
+    Table,
     and_,
     bindparam,
     case,
@@ -181,22 +187,28 @@ class Resolution:
 
 
 def summarise(selection: Selection, sender, channels: Iterable[Channel]) -> Summary:
-    """How many each channel reaches and how many it leaves out, by reason.
-
-    One aggregate query over the selected people: a count per reason, and for SMS the
-    number of distinct mobile numbers among those who may get SMS (the others holding
-    one of those numbers are the duplicates).
-    """
+    """How many each channel reaches and how many it leaves out, by reason: one aggregate
+    query over the selected people (see `_tally`)."""
     channels = _channels(channels)
     check_reach(selection, sender)
     if not selection:
-        return Summary(0, {c: ChannelSummary(c, 0, {}) for c in channels})
+        return _nobody(channels)
 
     def fields(table):
         reasons = _base_reasons(table.c)
         return [table.c.id, table.c.mobile, *(reasons[channel] for channel in channels)]
 
-    people = _selected_people(selection, sender.organisation_id, fields).c
+    return _tally(_selected_people(selection, sender.organisation_id, fields).c, channels)
+
+
+def _nobody(channels) -> Summary:
+    return Summary(0, {c: ChannelSummary(c, 0, {}) for c in channels})
+
+
+def _tally(people, channels) -> Summary:
+    """The Summary of `people` (columns id, mobile and each channel's base reason): a
+    count per reason, and for SMS the number of distinct mobile numbers among those who
+    may get SMS (the others holding one of those numbers are the duplicates)."""
     columns = {"people": func.count()}
     for channel in channels:
         reason = people[_BASE_COLUMN[channel]]
@@ -253,33 +265,92 @@ def resolve(selection: Selection, sender, channels: Iterable[Channel]) -> Resolu
     return Resolution(len(result), by_channel)
 
 
-def freeze(selection: Selection, sender, channels: Iterable[Channel], message_id: int):
-    """Insert the recipients of each channel for `message_id` (status pending) with one
-    INSERT … SELECT per channel, in the caller's transaction; returns the count per channel."""
+class Snapshot:
+    """The selected people read once (a temporary table): `summary` is what they give
+    now, and `insert` freezes exactly those recipients for a message."""
+
+    def __init__(self, table: Table | None, channels: tuple[Channel, ...], summary: Summary):
+        self._table = table
+        self.channels = channels
+        self.summary = summary
+
+    def insert(self, message_id: int) -> dict[Channel, int]:
+        """Insert each channel's recipients for `message_id` (status pending) with one
+        INSERT … SELECT per channel; returns the count per channel. SMS goes once per
+        number, to the lowest person id holding it (the `duplicate_number` rule)."""
+        if self._table is None:
+            return dict.fromkeys(self.channels, 0)
+        people = self._table.c
+        target = Recipient.__table__.c
+        columns = ("message_id", "person_id", "channel", "address", "status", "attempts")
+        counts = {}
+        for channel in self.channels:
+            person_id = func.min(people.id) if channel == Channel.SMS else people.id
+            source = select(
+                literal(message_id, Integer),
+                person_id,
+                literal(channel.value, String),
+                people[_ADDRESS_COLUMN[channel]],
+                literal(RecipientStatus.PENDING.value, String),
+                literal(0, Integer),
+                literal(utcnow(), UTCDateTime()),
+            ).where(people[_BASE_COLUMN[channel]].is_(None))
+            if channel == Channel.SMS:
+                source = source.group_by(people.mobile)
+            insert = Recipient.__table__.insert().from_select(
+                [*(target[name] for name in columns), target.updated_at], source
+            )
+            inserted = db.session.execute(insert.execution_options(preserve_rowcount=True))
+            counts[channel] = inserted.rowcount
+        return counts
+
+
+_snapshot = Table(
+    "selection_snapshot",
+    MetaData(),
+    Column("id", Integer),
+    Column("email", _people.c.email.type),
+    Column("mobile", _people.c.mobile.type),
+    Column(_BASE_COLUMN[Channel.EMAIL], String(20)),
+    Column(_BASE_COLUMN[Channel.SMS], String(20)),
+    prefixes=["TEMPORARY"],
+)
+
+
+@contextmanager
+def snapshot(selection: Selection, sender, channels: Iterable[Channel]) -> Iterator[Snapshot]:
+    """Read the people `selection` reaches once, in the caller's transaction, for counting
+    and freezing (SelectionOutOfReach: 404). When the block raises, the caller's rollback
+    discards the temporary table."""
     channels = _channels(channels)
     check_reach(selection, sender)
     if not selection:
-        return dict.fromkeys(channels, 0)
-    rows = _reasons(selection, sender.organisation_id, channels)
-    target = Recipient.__table__.c
-    columns = ("message_id", "person_id", "channel", "address", "status", "attempts")
-    for channel in channels:
-        source = select(
-            literal(message_id, Integer),
-            rows.c.id,
-            literal(channel.value, String),
-            rows.c[_ADDRESS_COLUMN[channel]],
-            literal(RecipientStatus.PENDING.value, String),
-            literal(0, Integer),
-            literal(utcnow(), UTCDateTime()),
-        ).where(rows.c[_reason_column(channel)].is_(None))
-        insert = Recipient.__table__.insert().from_select(
-            [*(target[name] for name in columns), target.updated_at], source
-        )
-        db.session.execute(insert)
-    frozen = select(target.channel, func.count()).where(target.message_id == message_id)
-    counts = dict(db.session.execute(frozen.group_by(target.channel)).all())
-    return {channel: counts.get(channel, 0) for channel in channels}
+        yield Snapshot(None, channels, _nobody(channels))
+        return
+
+    def fields(table):
+        people, reasons = table.c, _base_reasons(table.c)
+        return [
+            people.id,
+            people.email,
+            people.mobile,
+            reasons[Channel.EMAIL],
+            reasons[Channel.SMS],
+        ]
+
+    connection = db.session.connection()
+    _snapshot.create(connection)
+    people = _selected_people(selection, sender.organisation_id, fields)
+    db.session.execute(_snapshot.insert().from_select(_snapshot.c.keys(), select(people)))
+    yield Snapshot(_snapshot, channels, _tally(_snapshot.c, channels))
+    _snapshot.drop(connection)
+
+
+def freeze(selection: Selection, sender, channels: Iterable[Channel], message_id: int):
+    """Insert the recipients of each channel for `message_id` (status pending), in the
+    caller's transaction; returns the count per channel."""
+    with snapshot(selection, sender, channels) as taken:
+        return taken.insert(message_id)
 
 
 def _channels(channels) -> tuple[Channel, ...]:
