@@ -2,14 +2,21 @@
 
 Starts two gunicorns (2 sync workers each, 127.0.0.1, free ports): one with
 a bare Flask app (one route returning "ok", the baseline), one with the
-portal. Four client threads, each with its own httpx client and cookie jar,
-send a fixed number of requests per case after a warm-up:
+portal. Client threads, each with its own httpx client and cookie jar, send
+a fixed number of requests per case after a warm-up. The load generator
+shares the machine's cores with gunicorn, so the number of client threads
+matters: unless `--clients` is given, the bare route is first measured with
+1, 2, 4 and 8 threads and the count that gives it the most requests per
+second is used for every case (the baseline at its best, the same client
+for all):
 
 - `bare_flask`: GET / on the bare app;
-- `order_form_get`: GET /order (template, CSRF token, signed start stamp);
+- `order_form_get`: GET /order (the kept empty form with this request's CSRF
+  token and signed start stamp, see portal/orders/empty_form.py);
 - `order_form_post`: a valid POST /order with a new organisation number
-  each time (validation, one write transaction, two mail jobs in Redis,
-  the 303 to the status page). Anything but a 303 stops the run.
+  each time (CSRF, validation, honeypot and fill-time check, one write
+  transaction with its audit event, one Redis job that queues the two
+  e-mails, the 303 to the status page). Anything but a 303 stops the run.
 
 The cases take turns in four rounds, so a change in the machine's load
 during the run falls on all of them alike. The portal runs on a fresh
@@ -20,12 +27,13 @@ competes with gunicorn for the CPU, for every case alike; the ratios
 (goal: at least 0.5) are the figures to read. One JSON line per figure,
 the last one with the ratios.
 
-    python bench/order_form.py [--requests 2000] [--quick] [--clients 4]
+    python bench/order_form.py [--requests 2000] [--quick] [--clients N]
         [--database-url postgresql://…] [--redis-url redis://…]
 """
 
 import argparse
 import json
+import logging
 import os
 import random
 import re
@@ -53,6 +61,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.5
 WORKERS = 2
 ROUNDS = 4
+CLIENT_CHOICES = (1, 2, 4, 8)
+CALIBRATION_REQUESTS = 600
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 30
@@ -256,23 +266,67 @@ def run_case(base_url, case, count, clients, warmup):
 
 def measure(cases, options):
     """Run the cases in turn, ROUNDS times, so that a change in the machine's load
-    during the run falls on every case alike; return each case's figures."""
+    during the run falls on every case alike; return each case's figures.
+
+    Besides the rates, the CPU time per request of the server side (the gunicorn
+    processes, and the portal's embedded Redis) and of the load generator: other work
+    on the machine slows the rates, but hardly what a request costs."""
     elapsed = dict.fromkeys(cases, 0.0)
     latencies = {name: [] for name in cases}
+    server_cpu = dict.fromkeys(cases, 0.0)
+    client_cpu = dict.fromkeys(cases, 0.0)
     for count in split(options.requests, ROUNDS):
-        for name, (url, case) in cases.items():
+        for name, (url, case, pids) in cases.items():
+            server, client = cpu_seconds(pids()), time.process_time()
             seconds, own = run_case(url, case, count, options.clients, options.warmup)
+            server_cpu[name] += cpu_seconds(pids()) - server
+            client_cpu[name] += time.process_time() - client
             elapsed[name] += seconds
             latencies[name] += own
-    return {name: summary(elapsed[name], latencies[name]) for name in cases}
-
-
-def summary(elapsed, latencies):
     return {
-        "requests_per_second": round(len(latencies) / elapsed),
+        name: summary(elapsed[name], latencies[name], server_cpu[name], client_cpu[name])
+        for name in cases
+    }
+
+
+def summary(elapsed, latencies, server_cpu, client_cpu):
+    count = len(latencies)
+    return {
+        "requests_per_second": round(count / elapsed),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
         "p95_ms": round(statistics.quantiles(latencies, n=20)[-1] * 1000, 2),
+        "server_cpu_ms": round(server_cpu / count * 1000, 2),
+        "client_cpu_ms": round(client_cpu / count * 1000, 2),
     }
+
+
+def cpu_seconds(pids):
+    """User + system CPU time of the processes `pids` so far (Linux /proc), including
+    warm-up requests, which are few."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(process, extra=()):
+    """A callable giving the gunicorn master's and its workers' pids (and `extra`)."""
+
+    def pids():
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        return [process.pid, *map(int, children.read_text().split()), *extra]
+
+    return pids
+
+
+def redis_pid(directory, redis_url):
+    """The embedded Redis server's pid, when the portal uses one."""
+    pidfile = Path(directory) / "redis.pid"
+    return [int(pidfile.read_text())] if not redis_url and pidfile.exists() else []
 
 
 def serve(app_spec, health_path, directory, env=None):
@@ -300,6 +354,19 @@ def portal_environment(directory, database_url, redis_url):
     return env
 
 
+def calibrate(bare_url):
+    """The client thread count that gives the bare route the most requests per second."""
+    best = None
+    for clients in CLIENT_CHOICES:
+        seconds, latencies = run_case(bare_url, get("/"), CALIBRATION_REQUESTS, clients, 5)
+        rate = round(len(latencies) / seconds)
+        line = {"bench": "order_form", "case": "calibration", "clients": clients}
+        print(json.dumps({**line, "bare_requests_per_second": rate}), flush=True)
+        if best is None or rate > best[1]:
+            best = (clients, rate)
+    return best[0]
+
+
 def report(figures, options):
     baseline = figures["bare_flask"]["requests_per_second"]
     for name, figure in figures.items():
@@ -319,29 +386,35 @@ def parse_options():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="per case")
     parser.add_argument("--quick", action="store_true", help="300 requests per case")
-    parser.add_argument("--clients", type=int, default=4, help="client threads")
+    parser.add_argument("--clients", type=int, help="client threads (default: calibrated)")
     parser.add_argument("--database-url", help="default: SQLite in a temporary directory")
     parser.add_argument("--redis-url", help="default: an embedded Redis")
     options = parser.parse_args()
     if options.quick:
         options.requests = 300
-    options.warmup = max(5, options.requests // ROUNDS // options.clients // 20)
     return options
 
 
 def main():
     options = parse_options()
+    # The portal's logging setup (create_app) logs at INFO; a line per client request
+    # would make the load generator slower, and slower the faster the case.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     directory = tempfile.mkdtemp(prefix="portal-bench-")
     servers = []
     try:
         env = portal_environment(directory, options.database_url, options.redis_url)
         servers.append(serve(BARE_SPEC, "/", directory))
         servers.append(serve(PORTAL_SPEC, "/healthz", directory, env))
-        (_, bare_url), (_, portal_url) = servers
+        (bare, bare_url), (portal, portal_url) = servers
+        options.clients = options.clients or calibrate(bare_url)
+        options.warmup = max(5, options.requests // ROUNDS // options.clients // 20)
+        bare_pids = server_pids(bare)
+        portal_pids = server_pids(portal, redis_pid(directory, options.redis_url))
         cases = {
-            "bare_flask": (bare_url, get("/")),
-            "order_form_get": (portal_url, get("/order")),
-            "order_form_post": (portal_url, post_order(OrgNumbers())),
+            "bare_flask": (bare_url, get("/"), bare_pids),
+            "order_form_get": (portal_url, get("/order"), portal_pids),
+            "order_form_post": (portal_url, post_order(OrgNumbers()), portal_pids),
         }
         report(measure(cases, options), options)
     finally:

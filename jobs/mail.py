@@ -22,6 +22,18 @@ logger = logging.getLogger(__name__)
 KIND_NAMES = {OrgKind.KOMMUN: "Kommun", OrgKind.FRISKOLA: "Fristående skola"}
 
 
+def enqueue_new_order_mail(order_id):
+    """From the order form, after the commit: one job that queues both mails from a
+    worker (`enqueue_order_emails`), so that an order costs the request one enqueue
+    instead of two, while each mail keeps its own job, sent and retried alone."""
+    return enqueue(queue_order_emails, order_id, job_id=f"order-emails-{order_id}", queue="mail")
+
+
+def queue_order_emails(order_id):
+    """Job: queue both mails about a new order."""
+    enqueue_order_emails(order_id)
+
+
 def enqueue_order_emails(order_id):
     """Queue both mails about a new order, once each; call after the order is committed."""
     return [

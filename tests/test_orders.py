@@ -9,6 +9,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, OrderStatus, OrgKind, Role, SmsOrder, SmsStatus
 from portal.models.base import utcnow
 from portal.orders.placing import Refusal, place_order
+from portal.queue import get_queue
 from tests.conftest import csrf_token
 
 STOCKHOLM = "212000-0142"  # Stockholms stad, a real and valid municipal number
@@ -326,3 +327,55 @@ def test_the_orderer_and_the_operators_are_mailed(order_form, app, make, run_job
     assert f"/order/{order.token}" in receipt.get_content()
     notice = by_recipient[operator.email]
     assert "Stockholms stad" in notice["Subject"]
+
+
+# The empty form is rendered once per language and kept; each visitor's values are put in.
+
+
+def per_request(page):
+    """The CSRF token and the start stamp on a form page, and the page without them."""
+    values = {
+        name: re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page).group(1)
+        for name in ("csrf_token", "started")
+    }
+    for value in values.values():
+        page = page.replace(value, "")
+    return values, page
+
+
+def test_each_visitor_gets_their_own_token_and_stamp_on_the_kept_form(app):
+    app.config["ORDER_MIN_FILL_SECONDS"] = 0
+    first, second = app.test_client(), app.test_client()
+    (mine, page), (theirs, kept), (again, _) = (
+        per_request(client.get("/order").get_data(as_text=True))
+        for client in (first, second, first)
+    )
+    assert kept == page
+    assert mine["csrf_token"] != theirs["csrf_token"]
+    assert len({mine["started"], theirs["started"], again["started"]}) == 3
+
+    refused = first.post("/order", data={**valid_order(), **theirs})
+    assert refused.status_code == 400
+    assert second.post("/order", data={**valid_order(), **theirs}).status_code == 303
+    other = first.post("/order", data={**valid_order(org_number=GOTEBORG), **again})
+    assert other.status_code == 303
+    assert len(orders()) == 2
+
+
+def test_pages_that_differ_from_the_kept_form_are_rendered_in_full(client, auth, make):
+    page = client.get("/order").get_data(as_text=True)
+    campaign = client.get("/order?kampanj=1").get_data(as_text=True)
+    assert 'name="next" value="/order?kampanj=1"' in campaign
+    client.post("/language", data={"lang": "en", "next": "/order", "csrf_token": csrf_token(page)})
+    assert "Organisation number" in client.get("/order").get_data(as_text=True)
+    auth.login(make.person(Role.STAFF).email)
+    page = client.get("/order").get_data(as_text=True)
+    client.post("/language", data={"lang": "sv", "next": "/order", "csrf_token": csrf_token(page)})
+    signed_in = client.get("/order").get_data(as_text=True)
+    assert "Organisationsnummer" in signed_in and "Logga ut" in signed_in
+
+
+def test_an_order_queues_one_job_that_queues_its_two_mails(order_form):
+    order_form()
+    (order,) = orders()
+    assert get_queue("mail").job_ids == [f"order-emails-{order.id}"]

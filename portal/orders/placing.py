@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from portal.database import in_write_transaction
 from portal.extensions import db
@@ -19,11 +20,20 @@ class Refusal(StrEnum):
     SMS_ACTIVE = "sms_active"
 
 
+class Receipt(NamedTuple):
+    """A new order's id, number and status link token, as read before the commit."""
+
+    order_id: int
+    number: str
+    token: str
+
+
 @dataclass(frozen=True)
 class Placement:
     org_number: str
     order: SmsOrder | None
     refusal: Refusal | None = None
+    receipt: Receipt | None = None  # a new order: no reload after the commit to get these
 
 
 def place_order(fields):
@@ -65,4 +75,4 @@ def _place(fields):
     db.session.add(order)
     db.session.flush()
     record("order.received", subject=order, number=order.number, org_number=number)
-    return Placement(number, order)
+    return Placement(number, order, receipt=Receipt(order.id, order.number, order.token))

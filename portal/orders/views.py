@@ -5,11 +5,12 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
 
-from jobs.mail import enqueue_order_emails
+from jobs.mail import enqueue_new_order_mail
 from portal.extensions import db, limiter
 from portal.htmx import render
 from portal.models import SmsOrder
 from portal.orders import bp
+from portal.orders.empty_form import empty_form_page
 from portal.orders.forms import OrderForm
 from portal.orders.placing import Refusal, place_order, promise_deadline
 from portal.security import body_limit
@@ -24,10 +25,9 @@ RECEIPT_KEY = "order_receipt"
 @limiter.limit("5 per minute;50 per day", methods=["POST"])
 @body_limit(MAX_BODY_BYTES)
 def new():
-    form = OrderForm()
     if request.method == "GET":
-        form.started.data = _stamp()
-        return _form_page(form)
+        return empty_form_page(_empty_form, _stamp())
+    form = OrderForm()
     if not form.validate():
         form.started.data = form.started.data or _stamp()
         return _form_page(form, status=422)
@@ -39,9 +39,10 @@ def new():
         return render("orders/already_active.html", org_number=placement.org_number)
     if placement.refusal == Refusal.ORDER_WAITING:
         return render("orders/already_waiting.html", order=placement.order)
-    _send_emails(placement.order)
-    session[RECEIPT_KEY] = placement.order.token
-    return redirect(url_for("orders.status", token=placement.order.token), code=303)
+    receipt = placement.receipt
+    _send_emails(receipt)
+    session[RECEIPT_KEY] = receipt.token
+    return redirect(url_for("orders.status", token=receipt.token), code=303)
 
 
 @bp.post("/order/validate/<name>")
@@ -91,6 +92,13 @@ PRIVATE_PAGE_HEADERS = {
 }
 
 
+def _empty_form(started):
+    form = OrderForm()
+    form.started.data = started
+    page, _status = _form_page(form)
+    return page
+
+
 def _form_page(form, status=200):
     return render(
         "orders/new.html",
@@ -101,12 +109,12 @@ def _form_page(form, status=200):
     )
 
 
-def _send_emails(order):
+def _send_emails(receipt):
     """Queue the receipt and the operators' notice; the order stands even if Redis is down."""
     try:
-        enqueue_order_emails(order.id)
+        enqueue_new_order_mail(receipt.order_id)
     except RedisError:
-        log.exception("Order %s saved, but its e-mails could not be queued", order.number)
+        log.exception("Order %s saved, but its e-mails could not be queued", receipt.number)
 
 
 def _serializer():
