@@ -37,16 +37,15 @@ import tempfile
 import time
 
 from flask import Flask
-from recipients import BOTH, build, database_for, selection_of
+from recipients import BOTH, bench_app, build, database_for, selection_of
 from sqlalchemy import Integer, func, literal, select, text
 
-from portal import create_app
 from portal.auth.passwords import set_password
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.models import Message, MessageStatus, Recipient, SmsPackage, SmsStatus
 from portal.models.base import utcnow
-from portal.queue import embedded_redis_url, stop_embedded_redis
+from portal.queue import stop_embedded_redis
 from portal.recipients import summarise
 
 GOAL_MS = 100
@@ -252,13 +251,7 @@ def main():
     directory = tempfile.mkdtemp(prefix="portal-bench-")
     url, drop_schema = database_for(options, directory)
     try:
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "REDIS_URL": embedded_redis_url(directory),
-                "SECRET_KEY": "bench-secret-key-long-enough-to-be-used-here",
-            }
-        )
+        app = bench_app(url, directory)
         run(app, options.runs)
         with app.app_context():
             db.engine.dispose()

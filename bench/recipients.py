@@ -318,6 +318,17 @@ def database_for(options, directory):
     return in_schema.render_as_string(hide_password=False), drop
 
 
+def bench_app(url, directory):
+    """The portal on database `url`, with an embedded Redis in `directory`."""
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "REDIS_URL": embedded_redis_url(directory),
+            "SECRET_KEY": "bench-secret-key-long-enough-to-be-used-here",
+        }
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -328,13 +339,7 @@ def main():
     directory = tempfile.mkdtemp(prefix="portal-bench-")
     url, drop_schema = database_for(options, directory)
     try:
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "REDIS_URL": embedded_redis_url(directory),
-                "SECRET_KEY": "bench-secret-key-long-enough-to-be-used-here",
-            }
-        )
+        app = bench_app(url, directory)
         with app.app_context():
             run(options, directory)
             db.session.remove()

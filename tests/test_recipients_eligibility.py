@@ -292,13 +292,24 @@ def test_people_outside_the_organisation_are_never_reached(d, make, klass, teach
     assert resolution.people == 1
 
 
-def test_freeze_inserts_exactly_the_resolved_recipients(d, klass, teacher):
+def mixed_class(d, klass):
+    """Someone left out on each channel, and two guardians sharing a number."""
     mother = d.guardian(d.student(klass, email=None), d.student(klass, mobile=None))
     d.guardian(d.student(klass), mobile=mother.mobile)
     d.student(klass, terms_accepted_at=None)
+    d.student(klass, active=False)
+
+
+def new_message(teacher):
     message = Message(organisation_id=teacher.organisation_id, author_id=teacher.id, subject="Hej")
     db.session.add(message)
     db.session.commit()
+    return message
+
+
+def test_freeze_inserts_exactly_the_resolved_recipients(d, klass, teacher):
+    mixed_class(d, klass)
+    message = new_message(teacher)
     selection = everyone_in(klass)
 
     counts = freeze(selection, teacher, BOTH, message.id)
@@ -323,12 +334,8 @@ def test_freeze_inserts_exactly_the_resolved_recipients(d, klass, teacher):
 def test_a_snapshot_counts_what_it_freezes(d, klass, teacher, channels):
     """One reading gives the confirmation's numbers and the frozen rows; its temporary
     table is gone afterwards, so a second snapshot in the same transaction works."""
-    mother = d.guardian(d.student(klass, email=None), d.student(klass, mobile=None))
-    d.guardian(d.student(klass), mobile=mother.mobile)
-    d.student(klass, active=False)
-    message = Message(organisation_id=teacher.organisation_id, author_id=teacher.id, subject="Hej")
-    db.session.add(message)
-    db.session.flush()
+    mixed_class(d, klass)
+    message = new_message(teacher)
     selection = everyone_in(klass)
 
     with snapshot(selection, teacher, channels) as first:

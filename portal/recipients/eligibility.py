@@ -328,19 +328,9 @@ def snapshot(selection: Selection, sender, channels: Iterable[Channel]) -> Itera
         yield Snapshot(None, channels, _nobody(channels))
         return
 
-    def fields(table):
-        people, reasons = table.c, _base_reasons(table.c)
-        return [
-            people.id,
-            people.email,
-            people.mobile,
-            reasons[Channel.EMAIL],
-            reasons[Channel.SMS],
-        ]
-
     connection = db.session.connection()
     _snapshot.create(connection)
-    people = _selected_people(selection, sender.organisation_id, fields)
+    people = _base(selection, sender.organisation_id, names=False)
     db.session.execute(_snapshot.insert().from_select(_snapshot.c.keys(), select(people)))
     yield Snapshot(_snapshot, channels, _tally(_snapshot.c, channels))
     _snapshot.drop(connection)
@@ -391,19 +381,23 @@ def _base_reasons(people):
     }
 
 
-def _base(selection, organisation_id):
-    """A subquery with one row per selected person: id, addresses, names, and each
-    channel's reason short of duplicate numbers (NULL: may be reached)."""
+def _base(selection, organisation_id, *, names=True):
+    """A subquery with one row per selected person: id, addresses, (with `names`) names
+    and protection, and each channel's reason short of duplicate numbers (NULL: may be
+    reached)."""
 
     def fields(table):
         people, reasons = table.c, _base_reasons(table.c)
+        shown = [
+            people.given_name,
+            people.family_name,
+            people.protected_identity.label("protected"),
+        ]
         return [
             people.id,
             people.email,
             people.mobile,
-            people.given_name,
-            people.family_name,
-            people.protected_identity.label("protected"),
+            *(shown if names else ()),
             reasons[Channel.EMAIL],
             reasons[Channel.SMS],
         ]
