@@ -69,7 +69,7 @@ def test_next_only_redirects_within_the_site(client, make):
 
 
 def test_login_is_throttled_per_account(client, make):
-    person = make.person()
+    person, other = make.person(), make.person()
     token = csrf_token(client.get("/login").get_data(as_text=True))
     responses = [
         client.post("/login", data={"email": person.email, "password": "fel", "csrf_token": token})
@@ -77,7 +77,6 @@ def test_login_is_throttled_per_account(client, make):
     ]
     assert [response.status_code for response in responses] == [422] * 5 + [429]
     assert "För många försök" in responses[5].get_data(as_text=True)
-    other = make.person()
     assert (
         client.post(
             "/login", data={"email": other.email, "password": make.PASSWORD, "csrf_token": token}

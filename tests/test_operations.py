@@ -29,6 +29,7 @@ def flaky(message_id):
 def operator(make, client):
     person = make.person(Role.OPERATOR, given_name="Olle", family_name="Operatör")
     AuthActions(client).login(person.email)
+    db.session.rollback()  # end the test's read snapshot: the sign-in wrote to the database
     return person
 
 

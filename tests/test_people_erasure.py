@@ -27,6 +27,7 @@ def org(make):
 def admin(make, org, auth):
     person = make.person(Role.ADMIN, org, given_name="Anna", family_name="Admin")
     auth.login(person.email)
+    db.session.rollback()  # end the test's read snapshot: the sign-in wrote to the database
     return person
 
 
@@ -116,6 +117,7 @@ def test_an_erased_person_is_signed_out_and_cannot_sign_in(app, make, org):
     client = app.test_client()
     AuthActions(client).login(person.email)
     assert client.get("/profile").status_code == 200
+    db.session.rollback()  # the sign-in wrote to the database
     erase_person(person, by=make.person(Role.ADMIN, org))
     db.session.commit()
     assert client.get("/profile").status_code == 302

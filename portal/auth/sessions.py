@@ -9,6 +9,7 @@ of that person, replayed or stolen, stops working.
 from flask import request, session
 from flask_login import login_user, logout_user
 
+from portal.database import write_transaction
 from portal.extensions import db, login_manager
 from portal.models import Person
 from portal.models.audit import record
@@ -29,7 +30,7 @@ def load_person(session_id):
 
 def sign_in(person):
     """Start a new session for `person`: nothing from the session before survives
-    (no fixation), except the chosen language. The caller commits."""
+    (no fixation), except the chosen language. Commits the audit event."""
     kept = {name: session[name] for name in KEPT_ACROSS_SIGN_IN if name in session}
     session.clear()
     session.update(kept)
@@ -39,8 +40,8 @@ def sign_in(person):
 
 def sign_out(person):
     """End this and every other session of `person`; commits."""
-    end_sessions(person)
-    db.session.commit()
+    with write_transaction():
+        end_sessions(person)
     kept = {name: session[name] for name in KEPT_ACROSS_SIGN_IN if name in session}
     logout_user()
     session.clear()
@@ -57,13 +58,16 @@ def end_sessions(person):
 
 
 def record_login(action, person):
-    """Audit a sign-in or a failed attempt; `person` is None for an unknown account.
+    """Audit a sign-in or a failed attempt, committed; `person` is None for an unknown
+    account. The typed e-mail address is not recorded (it may be a mistyped password).
 
-    The typed e-mail address is not recorded (it may be a mistyped password)."""
-    record(
-        action,
-        actor=person,
-        organisation=person.organisation if person is not None else None,
-        subject=person,
-        ip=request.remote_addr,
-    )
+    A write transaction of its own: the request has read before, and on SQLite a read
+    transaction cannot turn into a write once another process has written."""
+    with write_transaction():
+        record(
+            action,
+            actor=person,
+            organisation=person.organisation if person is not None else None,
+            subject=person,
+            ip=request.remote_addr,
+        )

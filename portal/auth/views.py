@@ -6,7 +6,7 @@ from portal.auth import bp
 from portal.auth.forms import LoginForm
 from portal.auth.passwords import account, authenticate
 from portal.auth.sessions import record_login, sign_in, sign_out
-from portal.extensions import db, limiter, login_manager
+from portal.extensions import limiter, login_manager
 from portal.htmx import render
 from portal.security import safe_next
 
@@ -30,10 +30,8 @@ def login():
         person = authenticate(form.email.data, form.password.data)
         if person is not None:
             sign_in(person)
-            db.session.commit()
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
         record_login("login.failed", account(form.email.data))
-        db.session.commit()
         form.form_errors.append(_("Fel e-postadress eller lösenord."))
     status = 422 if form.errors or form.form_errors else 200
     return render("auth/login.html", form=form, status=status)

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal.extensions import db
+from portal.database import write_transaction
 from portal.htmx import render
 from portal.messaging.views import STATUS_LABELS
 from portal.models import Role
@@ -45,8 +45,8 @@ def retry(job_id):
     if queue is None:
         flash(_("Jobbet finns inte längre bland de misslyckade. Det kan redan köras igen."), "info")
         return redirect(url_for("operations.page"), code=303)
-    record("job.requeued", actor=current_user, job=job_id, queue=queue)
-    db.session.commit()
+    with write_transaction():
+        record("job.requeued", actor=current_user, job=job_id, queue=queue)
     flash(_("Jobbet %(job)s ligger i kön igen.", job=job_id), "success")
     return redirect(url_for("operations.page"), code=303)
 

@@ -8,6 +8,7 @@ from redis.exceptions import RedisError
 from jobs.invitations import enqueue_invitation
 from portal.activation.forms import ConfirmForm
 from portal.auth.sessions import sign_in
+from portal.database import write_transaction
 from portal.extensions import db, limiter
 from portal.htmx import render
 from portal.models import Person, Role
@@ -18,7 +19,6 @@ from portal.security import get_in_organisation, role_required, safe_next
 
 log = logging.getLogger(__name__)
 
-INVITEES_PER_PAGE = 50
 PEOPLE_PER_PAGE = 50
 MAX_QUERY_LENGTH = 100
 PRIVATE_PAGE_HEADERS = {
@@ -71,13 +71,7 @@ def profile():
 @bp.get("/people/invite")
 @role_required(Role.ADMIN)
 def invite_list():
-    query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
-    invitees = db.paginate(
-        invitations.invitees(current_user.organisation, query),
-        per_page=INVITEES_PER_PAGE,
-        max_per_page=INVITEES_PER_PAGE,
-        error_out=False,
-    )
+    query, invitees = _search(invitations.invitees)
     return render(
         "people/invite.html",
         invitees=invitees,
@@ -119,13 +113,7 @@ def invite(person_id):
 @role_required(Role.ADMIN)
 def people_list():
     """The organisation's people, searchable, each with "Ta bort kontaktuppgifter"."""
-    query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
-    people = db.paginate(
-        erasure.people_of(current_user.organisation, query),
-        per_page=PEOPLE_PER_PAGE,
-        max_per_page=PEOPLE_PER_PAGE,
-        error_out=False,
-    )
+    query, people = _search(erasure.people_of)
     return render(
         "people/people.html",
         people=people,
@@ -144,8 +132,8 @@ def erase(person_id):
         return redirect(url_for("people.people_list"), code=303)
     form = ConfirmForm()
     if form.validate_on_submit():
-        erasure.erase_person(person, by=current_user)
-        db.session.commit()
+        with write_transaction():
+            erasure.erase_person(person, by=current_user)
         flash(_("Kontaktuppgifterna är borttagna."), "success")
         return redirect(url_for("people.people_list"), code=303)
     return render("people/erase.html", person=person, form=form)
@@ -163,11 +151,22 @@ def set_password(token):
         if person is None:
             return _dead_link(410)
         sign_in(person)
-        db.session.commit()
         return redirect(url_for("main.index"), code=303)
     status = 422 if form.errors else 200
     body, code = render("people/set_password.html", form=form, token=token, status=status)
     return body, code, PRIVATE_PAGE_HEADERS
+
+
+def _search(people_of):
+    """The search typed in `q` and the page of `people_of(organisation, query)` asked for."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    page = db.paginate(
+        people_of(current_user.organisation, query),
+        per_page=PEOPLE_PER_PAGE,
+        max_per_page=PEOPLE_PER_PAGE,
+        error_out=False,
+    )
+    return query, page
 
 
 def _dead_link(status):
