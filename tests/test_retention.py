@@ -192,3 +192,16 @@ def test_it_is_registered_to_run_daily(app):
     (job,) = (job for job in scheduler.get_jobs() if job.func is erase_finished_messages)
     assert job.cron == "30 2 * * *"
     assert job.queue_name == "default"
+
+
+def test_the_message_page_says_the_text_was_erased(app, people, client, auth):
+    staff = people[0]
+    message_id = finished(people, days_ago=400)
+    erase_finished_messages()
+    auth.login(staff.email)
+
+    page = client.get(f"/messages/{message_id}").get_data(as_text=True)
+    assert "Raderat meddelande" in page
+    assert "raderades" in page
+    assert "Kalle" not in page
+    assert "Raderat meddelande" in client.get("/messages").get_data(as_text=True)
