@@ -66,7 +66,7 @@ def test_units_are_recipients_times_segments(klass, teacher):
 
 @pytest.mark.parametrize(
     ("remaining", "units", "opens"),
-    [(18, 18, ()), (17, 18, (4,)), (0, 1, (4,)), (5, 10_006, (4, 5))],
+    [(19, 18, ()), (18, 18, (4,)), (17, 18, (4,)), (0, 1, (4,)), (5, 10_006, (4, 5))],
 )
 def test_the_packages_a_send_opens(d, remaining, units, opens):
     open_package(d.organisation, remaining)

@@ -10,7 +10,6 @@ key makes a double click, a second tab or a replayed request return the same mes
 import hashlib
 import hmac
 import json
-import math
 import secrets
 from dataclasses import dataclass, replace
 
@@ -18,6 +17,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.billing.packages import current_package
+from portal.billing.usage import packages_to_open
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.messaging.attachments import MAX_COUNT, bind, own_uploads
@@ -111,12 +111,13 @@ def review(draft: Draft, sender, key: str | None = None, summary: Summary | None
 
 
 def package_outlook(organisation, units: int) -> PackageOutlook:
-    """How much of the open package is left and which packages `units` SMS would open."""
+    """How much of the open package is left and which packages `units` SMS would open
+    (as billing does: a package used up exactly is followed by the next at once)."""
     size = current_app.config["SMS_PACKAGE_SIZE"]
     package = current_package(organisation)
     sequence = package.sequence if package else 0
     remaining = package.remaining if package else 0
-    opened = math.ceil(max(units - remaining, 0) / size)
+    opened = packages_to_open(remaining, units, size)
     return PackageOutlook(
         sequence,
         package.size if package else size,
