@@ -185,11 +185,12 @@ class ElksServer:
     # Lifecycle --------------------------------------------------------------------------
 
     def start(self):
-        """Serve from a background thread until `stop()`."""
+        """Serve from a background thread until `stop()`. The loop lives in that thread
+        only: the calling thread may run a loop of its own (Playwright's does)."""
         self._loop = asyncio.new_event_loop()
-        self._loop.run_until_complete(self._listen())
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(timeout=10)
         return self
 
     def stop(self):
