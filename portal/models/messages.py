@@ -52,6 +52,9 @@ class Message(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Confirmed but not yet dispatched: the recipients as JSON (portal/recipients/frozen.py);
+    # deferred, as it may be large and only the dispatch reads it.
+    frozen_recipients: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     organisation: Mapped["Organisation"] = relationship()  # noqa: F821
     author: Mapped["Person"] = relationship(foreign_keys=[author_id])  # noqa: F821
