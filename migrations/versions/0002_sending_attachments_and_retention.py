@@ -45,6 +45,10 @@ def upgrade():
         batch_op.add_column(sa.Column('frozen_recipients', sa.Text(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_messages_cancelled_by_id_people'), 'people', ['cancelled_by_id'], ['id'])
 
+    if op.get_context().dialect.name == 'postgresql':
+        # Stored uncompressed: see portal/models/messages.py, FROZEN_UNCOMPRESSED.
+        op.execute('ALTER TABLE messages ALTER COLUMN frozen_recipients SET STORAGE EXTERNAL')
+
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
 
