@@ -12,7 +12,9 @@ then selects the students and guardians of enough classes to reach at least
   (goal: p50 ≤ 100 ms);
 - `resolve`: the full recipient list with addresses (and everyone left out) for both
   channels, loaded into Python;
-- `freeze`: the same recipients inserted for a message with INSERT … SELECT (rolled back);
+- `freeze`: the same recipients frozen on a message as one compact list (what confirming
+  does), then expanded into recipient rows with INSERT … SELECT (what the dispatch
+  does; rolled back);
 - baseline `count_distinct`: one `SELECT count(*)` over the DISTINCT person ids the same
   joins reach, no reasons — the floor for any set-based resolver;
 - baseline `naive_orm`: the ORM way — load the groups, walk `members` and each
@@ -62,6 +64,7 @@ from portal.models import (
 from portal.queue import embedded_redis_url, stop_embedded_redis
 from portal.recipients import Selection, freeze, resolve, summarise
 from portal.recipients.eligibility import _selected_people
+from portal.recipients.frozen import expand
 from portal.recipients.selection import GroupRole
 
 SCHOOLS, CLASSES, CLASS_SIZE = 50, 40, 25
@@ -409,6 +412,7 @@ def run(options, directory):
 
     def freeze_and_roll_back():
         freeze(selection, admin, BOTH, message.id)
+        expand(message.id)
         db.session.rollback()
 
     report(

@@ -1,11 +1,12 @@
 """Retention: the texts, addresses and images of finished messages are erased once they
 have been finished for RETENTION_DAYS (run daily by jobs/cron.py).
 
-What goes: the message's heading and body, every recipient's address, provider id and
-error text, and the attachments' file names and contents; `Message.erased_at` records
-when. What stays: the message and recipient rows with their statuses, parts and times,
-so counts and statistics still add up, and the billing ledger (`usage_entries`), which
-holds no personal data. Bulk SQL in bounded transactions; running it again changes nothing.
+What goes: the message's heading and body (and any frozen recipient list still on it),
+every recipient's address, provider id and error text, and the attachments' file names
+and contents; `Message.erased_at` records when. What stays: the message and recipient
+rows with their statuses, parts and times, so counts and statistics still add up, and
+the billing ledger (`usage_entries`), which holds no personal data. Bulk SQL in bounded
+transactions; running it again changes nothing.
 """
 
 import logging
@@ -63,7 +64,7 @@ def _erase(ids, now):
     erased = session.execute(
         db.update(Message)
         .where(Message.id.in_(ids), Message.erased_at.is_(None))
-        .values(subject="", body="", erased_at=now)
+        .values(subject="", body="", frozen_recipients=None, erased_at=now)
     ).rowcount
     session.execute(
         db.update(Recipient)

@@ -16,6 +16,7 @@ from portal.recipients import (
     snapshot,
     summarise,
 )
+from portal.recipients.frozen import expand
 from portal.recipients.selection import GroupRole
 from tests.directory_builders import Directory
 
@@ -307,21 +308,27 @@ def new_message(teacher):
     return message
 
 
-def test_freeze_inserts_exactly_the_resolved_recipients(d, klass, teacher):
+def frozen_rows(message):
+    return db.session.execute(
+        db.select(Recipient.channel, Recipient.person_id, Recipient.address, Recipient.status)
+        .where(Recipient.message_id == message.id)
+        .order_by(Recipient.channel, Recipient.person_id)
+    ).all()
+
+
+def test_freeze_and_expand_give_exactly_the_resolved_recipients(d, klass, teacher):
     mixed_class(d, klass)
     message = new_message(teacher)
     selection = everyone_in(klass)
 
     counts = freeze(selection, teacher, BOTH, message.id)
     db.session.commit()
+    assert frozen_rows(message) == []  # frozen on the message until its dispatch
+    assert expand(message.id) == sum(counts.values())
+    db.session.commit()
 
     expected = resolve(selection, teacher, BOTH)
-    frozen = db.session.execute(
-        db.select(Recipient.channel, Recipient.person_id, Recipient.address, Recipient.status)
-        .where(Recipient.message_id == message.id)
-        .order_by(Recipient.channel, Recipient.person_id)
-    ).all()
-    assert frozen == sorted(
+    assert frozen_rows(message) == sorted(
         (channel, target.person_id, target.address, RecipientStatus.PENDING)
         for channel in BOTH
         for target in expected[channel].recipients
@@ -330,31 +337,50 @@ def test_freeze_inserts_exactly_the_resolved_recipients(d, klass, teacher):
     assert counts[Channel.SMS] == summarise(selection, teacher, BOTH)[Channel.SMS].recipients
 
 
+def test_expanding_twice_inserts_once(d, klass, teacher):
+    mixed_class(d, klass)
+    message = new_message(teacher)
+    counts = freeze(everyone_in(klass), teacher, BOTH, message.id)
+    db.session.commit()
+
+    assert expand(message.id) == sum(counts.values())
+    assert expand(message.id) == 0
+    db.session.commit()
+    assert len(frozen_rows(message)) == sum(counts.values())
+    assert db.session.scalar(db.select(Message.frozen_recipients).filter_by(id=message.id)) is None
+
+
+def test_addresses_are_frozen_as_given_whatever_they_hold(d, klass, teacher):
+    """The database writes the JSON, so quotes, backslashes and non-ASCII survive."""
+    student = d.student(klass, email="o'\"\\brien.åäö@example.se")
+    message = new_message(teacher)
+    freeze(everyone_in(klass), teacher, (Channel.EMAIL,), message.id)
+    expand(message.id)
+    db.session.commit()
+    row = (Channel.EMAIL, student.id, "o'\"\\brien.åäö@example.se", RecipientStatus.PENDING)
+    assert row in frozen_rows(message)
+
+
 @pytest.mark.parametrize("channels", [BOTH, (Channel.EMAIL,)], ids=["both", "email"])
 def test_a_snapshot_counts_what_it_freezes(d, klass, teacher, channels):
-    """One reading gives the confirmation's numbers and the frozen rows; its temporary
-    table is gone afterwards, so a second snapshot in the same transaction works."""
+    """One reading gives the confirmation's numbers and the frozen list."""
     mixed_class(d, klass)
     message = new_message(teacher)
     selection = everyone_in(klass)
 
-    with snapshot(selection, teacher, channels) as first:
-        counts = first.insert(message.id)
-    with snapshot(selection, teacher, channels) as second:
-        assert second.summary == first.summary
+    taken = snapshot(selection, teacher, channels)
+    assert taken.summary == summarise(selection, teacher, channels)
+    message.frozen_recipients = taken.frozen
+    db.session.commit()
+    expand(message.id)
 
-    assert first.summary == summarise(selection, teacher, channels)
-    assert counts == {c: first.summary[c].recipients for c in channels}
     expected = resolve(selection, teacher, channels)
-    frozen = db.session.execute(
-        db.select(Recipient.channel, Recipient.person_id).where(Recipient.message_id == message.id)
-    ).all()
-    assert sorted(frozen) == sorted(
+    assert sorted(row[:2] for row in frozen_rows(message)) == sorted(
         (c, target.person_id) for c in channels for target in expected[c].recipients
     )
 
 
 def test_an_empty_snapshot_freezes_nothing(teacher):
-    with snapshot(Selection(), teacher, BOTH) as taken:
-        assert taken.summary.people == 0
-        assert taken.insert(1) == dict.fromkeys(BOTH, 0)
+    taken = snapshot(Selection(), teacher, BOTH)
+    assert taken.summary.people == 0
+    assert taken.frozen == "[]"

@@ -42,7 +42,12 @@ def upgrade():
         batch_op.add_column(sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cancelled_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('frozen_recipients', sa.Text(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_messages_cancelled_by_id_people'), 'people', ['cancelled_by_id'], ['id'])
+
+    if op.get_context().dialect.name == 'postgresql':
+        # Stored uncompressed: see portal/models/messages.py, FROZEN_UNCOMPRESSED.
+        op.execute('ALTER TABLE messages ALTER COLUMN frozen_recipients SET STORAGE EXTERNAL')
 
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
@@ -71,6 +76,7 @@ def downgrade():
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_messages_cancelled_by_id_people'), type_='foreignkey')
+        batch_op.drop_column('frozen_recipients')
         batch_op.drop_column('erased_at')
         batch_op.drop_column('cancelled_by_id')
         batch_op.drop_column('cancelled_at')

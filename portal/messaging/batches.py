@@ -29,6 +29,7 @@ from portal.models import (
 from portal.models.audit import record as audit
 from portal.models.base import utcnow
 from portal.models.messages import Recipient
+from portal.recipients.frozen import expand
 
 R = Recipient.__table__.c
 OPEN = (RecipientStatus.PENDING, RecipientStatus.CLAIMED)
@@ -243,12 +244,14 @@ def unfinished_messages(cancelled_within=timedelta(days=1)):
 
 
 def start(message_id: int) -> bool:
-    """Mark a queued message as sending; False when it is not to be sent (cancelled)."""
+    """Mark a queued message as sending, its frozen recipients expanded into rows; False
+    when it is not to be sent (cancelled)."""
     with write_transaction():
         message = locked(Message, Message.id == message_id)
         if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
             return False
         message.status = MessageStatus.SENDING
+        expand(message_id)
         number_batches(message_id, current_app.config["SMS_BATCH_SIZE"])
     return True
 

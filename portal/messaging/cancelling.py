@@ -1,7 +1,8 @@
 """Cancel a message that is still being sent ("Avbryt utskick").
 
 Cancelling stops what has not started: the message becomes cancelled and its pending
-recipients cancelled, in one write transaction with the message row locked. Recipients
+recipients cancelled (a list not yet dispatched becomes cancelled rows), in one write
+transaction with the message row locked. Recipients
 a worker has already claimed finish where they are (the provider may have them), and
 no job claims anything more of a cancelled message.
 """
@@ -14,6 +15,7 @@ from portal.models import Message, MessageStatus, RecipientStatus
 from portal.models.audit import record
 from portal.models.base import utcnow
 from portal.models.messages import Recipient
+from portal.recipients.frozen import expand
 
 CANCELLABLE = (MessageStatus.QUEUED, MessageStatus.SENDING)
 ALREADY = {
@@ -38,7 +40,8 @@ def cancel_message(message: Message, by) -> int:
         current.status = MessageStatus.CANCELLED
         current.cancelled_at = now
         current.cancelled_by_id = by.id
-        cancelled = session.execute(
+        cancelled = expand(current.id, RecipientStatus.CANCELLED)
+        cancelled += session.execute(
             update(Recipient)
             .where(
                 Recipient.message_id == current.id,

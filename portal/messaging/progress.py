@@ -1,16 +1,15 @@
 """How far messages have come: per channel, how many recipients are in each state.
 
 One grouped query answers for any number of messages, so the list of messages and the
-message page cost the same single query.
+message page cost the same single query. A message not yet dispatched has its
+recipients in its frozen list, all pending (portal/recipients/frozen.py).
 """
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
-
 from portal.extensions import db
 from portal.models import Channel, MessageStatus, RecipientStatus
-from portal.models.messages import Recipient
+from portal.recipients.frozen import recipient_counts
 
 UNFINISHED = (RecipientStatus.PENDING, RecipientStatus.CLAIMED)
 RUNNING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -51,14 +50,11 @@ def progress(messages) -> dict[int, list[ChannelProgress]]:
     }
     if not result:
         return {}
-    rows = db.session.execute(
-        db.select(Recipient.message_id, Recipient.channel, Recipient.status, func.count())
-        .where(Recipient.message_id.in_(result))
-        .group_by(Recipient.message_id, Recipient.channel, Recipient.status)
-    ).all()
+    rows = db.session.execute(recipient_counts(list(result))).all()
     for message_id, channel, status, count in rows:
         part = result[message_id].setdefault(Channel(channel), ChannelProgress(Channel(channel)))
-        part.counts[RecipientStatus(status)] = count
+        status = RecipientStatus(status)
+        part.counts[status] = part.counts.get(status, 0) + count
     return {message_id: list(parts.values()) for message_id, parts in result.items()}
 
 

@@ -149,15 +149,20 @@ def sign(draft: Draft, summary: Summary, outlook, key: str, sender_id: int) -> s
 
 
 def confirm_send(draft: Draft, sender, key: str, digest: str) -> Message:
-    """Create the message (queued) and freeze its recipients in one write transaction,
+    """Create the message (queued) with its recipients frozen, in one write transaction,
     once per key: a confirmed key returns its message. ReviewChanged when `digest` is
     not what the confirmation of this draft would show now. The check and the frozen
-    list come from one reading of the directory (`snapshot`)."""
+    list come from one reading of the directory (`snapshot`); the dispatch job turns the
+    list into recipient rows (portal/recipients/frozen.py)."""
     existing = message_for_key(key, sender)
     if existing is not None:
         return existing
     try:
         with write_transaction():
+            selected = snapshot(draft.selection, sender, draft.channels)
+            fresh = review(draft, sender, key, selected.summary)
+            if not hmac.compare_digest(fresh.digest, digest):
+                raise ReviewChanged(fresh)
             message = Message(
                 organisation_id=sender.organisation_id,
                 author_id=sender.id,
@@ -166,14 +171,10 @@ def confirm_send(draft: Draft, sender, key: str, digest: str) -> Message:
                 send_sms=draft.send_sms,
                 status=MessageStatus.QUEUED,
                 idempotency_key=key,
+                frozen_recipients=selected.frozen,
             )
             db.session.add(message)
             db.session.flush()
-            with snapshot(draft.selection, sender, draft.channels) as selected:
-                fresh = review(draft, sender, key, selected.summary)
-                if not hmac.compare_digest(fresh.digest, digest):
-                    raise ReviewChanged(fresh)
-                selected.insert(message.id)
             images = fresh.draft.attachments
             if bind(images, sender, message.id) != len(images):
                 raise _DirectoryMoved()
@@ -199,4 +200,4 @@ def message_for_key(key: str, sender) -> Message | None:
 
 
 class _DirectoryMoved(Exception):
-    """Something the confirmation showed changed during the freeze (rolls the insert back)."""
+    """Something the confirmation showed changed while confirming (rolls the message back)."""

@@ -17,8 +17,9 @@ from sqlalchemy import func
 
 from portal.extensions import db
 from portal.logs import mask_text
-from portal.models import Message, MessageStatus, Organisation, Recipient
+from portal.models import Message, MessageStatus, Organisation
 from portal.queue import QUEUE_NAMES, redis_connection
+from portal.recipients.frozen import recipient_counts
 
 FAILED_JOBS_SHOWN = 50
 MESSAGES_SHOWN = 50
@@ -132,7 +133,8 @@ def _arguments(job):
 
 def messages_in_progress(limit=MESSAGES_SHOWN):
     """Queued and sending messages of every organisation, oldest first, with their
-    recipients counted by status; and how many there are in all."""
+    recipients counted by status (a frozen list not yet dispatched counts as pending);
+    and how many there are in all."""
     total = db.session.scalar(
         db.select(func.count()).select_from(Message).where(Message.status.in_(IN_PROGRESS))
     )
@@ -145,11 +147,8 @@ def messages_in_progress(limit=MESSAGES_SHOWN):
     ).all()
     progress = {row.id: MessageProgress(*row) for row in rows}
     if progress:
-        counts = db.session.execute(
-            db.select(Recipient.message_id, Recipient.status, func.count())
-            .where(Recipient.message_id.in_(progress))
-            .group_by(Recipient.message_id, Recipient.status)
-        )
-        for message_id, status, number in counts:
-            progress[message_id].counts[status] = number
+        counts = db.session.execute(recipient_counts(list(progress)))
+        for message_id, _channel, status, number in counts:
+            counted = progress[message_id].counts
+            counted[status] = counted.get(status, 0) + number
     return list(progress.values()), total

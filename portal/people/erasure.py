@@ -3,17 +3,19 @@
 `erase_person` clears the person's e-mail address and mobile numbers, their password
 and unused links, signs them out everywhere and deactivates them; it blanks their
 address on every message they were a recipient of, and recipients not yet sent to are
-cancelled. The name stays, so the history of messages and the audit log still add up;
-nothing else names them. A person who is still in the school's directory file comes
-back with the file's data at the next import.
+cancelled (the frozen lists of messages not yet dispatched are expanded into rows first,
+so that the same rules apply to them). The name stays, so the history of messages and
+the audit log still add up; nothing else names them. A person who is still in the
+school's directory file comes back with the file's data at the next import.
 """
 
 from portal.auth.sessions import end_sessions
 from portal.extensions import db
-from portal.models import PasswordToken, Person, Recipient, RecipientStatus
+from portal.models import Message, PasswordToken, Person, Recipient, RecipientStatus
 from portal.models.audit import record
 from portal.models.base import utcnow
 from portal.people import search
+from portal.recipients.frozen import expand
 
 ERASED_ERROR = "contact data erased"
 
@@ -34,6 +36,7 @@ def erase_person(person, by):
         .execution_options(synchronize_session=False)
     )
     end_sessions(person)
+    _expand_frozen_lists(person.organisation_id)
     db.session.execute(
         db.delete(PasswordToken)
         .where(PasswordToken.person_id == person.id, PasswordToken.used_at.is_(None))
@@ -53,3 +56,16 @@ def erase_person(person, by):
     )
     record("person.erased", actor=by, organisation=person.organisation, subject=person)
     db.session.expire(person)
+
+
+def _expand_frozen_lists(organisation_id):
+    """Expand the frozen recipient lists of the organisation's messages not yet dispatched
+    (seldom more than one, for seconds), each row locked as the dispatch locks it."""
+    pending = db.session.scalars(
+        db.select(Message.id)
+        .where(Message.organisation_id == organisation_id, Message.frozen_recipients.is_not(None))
+        .order_by(Message.id)
+        .with_for_update()
+    ).all()
+    for message_id in pending:
+        expand(message_id)

@@ -18,13 +18,11 @@ selection's parts are joined over the association tables and UNIONed (distinct),
 `summarise` counts per reason in one aggregate query (what the confirmation shows),
 `resolve` returns the recipients with addresses and everyone left out with a name safe
 to show (one query, a window for the duplicate numbers), and `snapshot` reads the
-selection once into a temporary table from which both the counts and a message's
-frozen recipients come (one INSERT … SELECT per channel; what confirming a send does,
-see `freeze`).
+selection once for both the counts and a message's frozen recipients (one statement;
+what confirming a send does, see `freeze` and portal/recipients/frozen.py).
 """
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -32,33 +30,32 @@ from typing import NamedTuple
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Column,
     Integer,
-    MetaData,
     String,
-    Table,
     and_,
     bindparam,
     case,
+    cast,
     func,
     literal,
     null,
     select,
     union,
+    union_all,
+    update,
 )
 
 from portal.extensions import db
 from portal.models import (
     Channel,
+    Message,
     Person,
-    Recipient,
-    RecipientStatus,
     Role,
     duties,
     group_memberships,
     guardianships,
 )
-from portal.models.base import UTCDateTime, utcnow
+from portal.recipients.frozen import as_json
 from portal.recipients.permissions import check_reach
 from portal.recipients.privacy import loggable_address, name_for
 from portal.recipients.selection import GroupRole, ScopeRole, Selection
@@ -206,9 +203,16 @@ def _nobody(channels) -> Summary:
 
 
 def _tally(people, channels) -> Summary:
-    """The Summary of `people` (columns id, mobile and each channel's base reason): a
-    count per reason, and for SMS the number of distinct mobile numbers among those who
-    may get SMS (the others holding one of those numbers are the duplicates)."""
+    """The Summary of `people` (columns id, mobile and each channel's base reason)."""
+    columns = _tally_columns(people, channels)
+    query = select(*(column.label(f"c{n}") for n, column in enumerate(columns.values())))
+    return _summary(dict(zip(columns, db.session.execute(query).one(), strict=True)), channels)
+
+
+def _tally_columns(people, channels) -> dict:
+    """Named aggregates over `people`: a count per reason, and for SMS the number of
+    distinct mobile numbers among those who may get SMS (the others holding one of those
+    numbers are the duplicates)."""
     columns = {"people": func.count()}
     for channel in channels:
         reason = people[_BASE_COLUMN[channel]]
@@ -218,8 +222,10 @@ def _tally(people, channels) -> Summary:
     if Channel.SMS in channels:
         may_get_sms = people.sms_base.is_(None)
         columns["numbers"] = func.count(case((may_get_sms, people.mobile)).distinct())
-    query = select(*(column.label(f"c{n}") for n, column in enumerate(columns.values())))
-    counts = dict(zip(columns, db.session.execute(query).one(), strict=True))
+    return columns
+
+
+def _summary(counts, channels) -> Summary:
     summaries = {}
     for channel in channels:
         left_out = {r: counts[f"{channel}:{r}"] for r in REASONS[channel] if r in _COUNTED}
@@ -265,82 +271,58 @@ def resolve(selection: Selection, sender, channels: Iterable[Channel]) -> Resolu
     return Resolution(len(result), by_channel)
 
 
+@dataclass(frozen=True)
 class Snapshot:
-    """The selected people read once (a temporary table): `summary` is what they give
-    now, and `insert` freezes exactly those recipients for a message."""
+    """The selected people read once: `summary` is what they give now, and `frozen`
+    exactly those recipients as a message keeps them until its dispatch (JSON, see
+    portal/recipients/frozen.py)."""
 
-    def __init__(self, table: Table | None, channels: tuple[Channel, ...], summary: Summary):
-        self._table = table
-        self.channels = channels
-        self.summary = summary
-
-    def insert(self, message_id: int) -> dict[Channel, int]:
-        """Insert each channel's recipients for `message_id` (status pending) with one
-        INSERT … SELECT per channel; returns the count per channel. SMS goes once per
-        number, to the lowest person id holding it (the `duplicate_number` rule)."""
-        if self._table is None:
-            return dict.fromkeys(self.channels, 0)
-        people = self._table.c
-        target = Recipient.__table__.c
-        columns = ("message_id", "person_id", "channel", "address", "status", "attempts")
-        counts = {}
-        for channel in self.channels:
-            person_id = func.min(people.id) if channel == Channel.SMS else people.id
-            source = select(
-                literal(message_id, Integer),
-                person_id,
-                literal(channel.value, String),
-                people[_ADDRESS_COLUMN[channel]],
-                literal(RecipientStatus.PENDING.value, String),
-                literal(0, Integer),
-                literal(utcnow(), UTCDateTime()),
-            ).where(people[_BASE_COLUMN[channel]].is_(None))
-            if channel == Channel.SMS:
-                source = source.group_by(people.mobile)
-            insert = Recipient.__table__.insert().from_select(
-                [*(target[name] for name in columns), target.updated_at], source
-            )
-            inserted = db.session.execute(insert.execution_options(preserve_rowcount=True))
-            counts[channel] = inserted.rowcount
-        return counts
+    summary: Summary
+    frozen: str
 
 
-_snapshot = Table(
-    "selection_snapshot",
-    MetaData(),
-    Column("id", Integer),
-    Column("email", _people.c.email.type),
-    Column("mobile", _people.c.mobile.type),
-    Column(_BASE_COLUMN[Channel.EMAIL], String(20)),
-    Column(_BASE_COLUMN[Channel.SMS], String(20)),
-    prefixes=["TEMPORARY"],
-)
-
-
-@contextmanager
-def snapshot(selection: Selection, sender, channels: Iterable[Channel]) -> Iterator[Snapshot]:
-    """Read the people `selection` reaches once, in the caller's transaction, for counting
-    and freezing (SelectionOutOfReach: 404). When the block raises, the caller's rollback
-    discards the temporary table."""
+def snapshot(selection: Selection, sender, channels: Iterable[Channel]) -> Snapshot:
+    """Read the people `selection` reaches once, for counting and freezing
+    (SelectionOutOfReach: 404): one statement gives both the counts and the list (a
+    materialised CTE that the aggregates share)."""
     channels = _channels(channels)
     check_reach(selection, sender)
     if not selection:
-        yield Snapshot(None, channels, _nobody(channels))
-        return
+        return Snapshot(_nobody(channels), "[]")
+    people = _base(selection, sender.organisation_id, names=False, cte=True)
+    counts = _tally_columns(people.c, channels)
+    frozen = select(as_json(_frozen_rows(people.c, channels).c)).scalar_subquery()
+    labelled = [column.label(f"c{n}") for n, column in enumerate(counts.values())]
+    *values, listed = db.session.execute(select(*labelled, frozen.label("frozen"))).one()
+    summary = _summary(dict(zip(counts, values, strict=True)), channels)
+    return Snapshot(summary, listed or "[]")
 
-    connection = db.session.connection()
-    _snapshot.create(connection)
-    people = _base(selection, sender.organisation_id, names=False)
-    db.session.execute(_snapshot.insert().from_select(_snapshot.c.keys(), select(people)))
-    yield Snapshot(_snapshot, channels, _tally(_snapshot.c, channels))
-    _snapshot.drop(connection)
+
+def _frozen_rows(people, channels):
+    """A subquery of each channel's recipients among `people`: person_id, channel,
+    address. SMS goes once per number, to the lowest person id holding it (the
+    `duplicate_number` rule)."""
+    parts = []
+    for channel in channels:
+        address = people[_ADDRESS_COLUMN[channel]]
+        person_id = func.min(people.id) if channel == Channel.SMS else people.id
+        part = select(
+            person_id.label("person_id"),
+            cast(literal(channel.value), String).label("channel"),
+            address.label("address"),
+        ).where(people[_BASE_COLUMN[channel]].is_(None))
+        parts.append(part.group_by(address) if channel == Channel.SMS else part)
+    return union_all(*parts).subquery("recipients")
 
 
 def freeze(selection: Selection, sender, channels: Iterable[Channel], message_id: int):
-    """Insert the recipients of each channel for `message_id` (status pending), in the
-    caller's transaction; returns the count per channel."""
-    with snapshot(selection, sender, channels) as taken:
-        return taken.insert(message_id)
+    """Freeze the recipients of each channel on message `message_id` (its frozen list, in
+    the caller's transaction); returns the count per channel."""
+    taken = snapshot(selection, sender, channels)
+    db.session.execute(
+        update(Message).where(Message.id == message_id).values(frozen_recipients=taken.frozen)
+    )
+    return {channel: taken.summary[channel].recipients for channel in taken.summary.channels}
 
 
 def _channels(channels) -> tuple[Channel, ...]:
@@ -381,9 +363,10 @@ def _base_reasons(people):
     }
 
 
-def _base(selection, organisation_id, *, names=True):
-    """A subquery with one row per selected person: id, addresses, (with `names`) names
-    and protection, and each channel's reason short of duplicate numbers (NULL: may be
+def _base(selection, organisation_id, *, names=True, cte=False):
+    """A subquery (with `cte`, a materialised CTE, for statements that read it more than
+    once) with one row per selected person: id, addresses, (with `names`) names and
+    protection, and each channel's reason short of duplicate numbers (NULL: may be
     reached)."""
 
     def fields(table):
@@ -402,7 +385,8 @@ def _base(selection, organisation_id, *, names=True):
             reasons[Channel.SMS],
         ]
 
-    return _selected_people(selection, organisation_id, fields).alias("base")
+    people = _selected(selection, organisation_id, fields)
+    return people.cte("base").prefix_with("MATERIALIZED") if cte else people.subquery("base")
 
 
 def _reasons(selection, organisation_id, channels):
@@ -448,7 +432,12 @@ KID_FIELDS = (
 
 
 def _selected_people(selection, organisation_id, fields):
-    """A subquery with `fields(people)` of each person the selection reaches, once: the
+    """`_selected` as a subquery."""
+    return _selected(selection, organisation_id, fields).subquery("selected")
+
+
+def _selected(selection, organisation_id, fields):
+    """A select of `fields(people)` of each person the selection reaches, once: the
     UNION of what each part reaches (rows of one person are equal, so UNION keeps one).
 
     `fields` gets a table (people, or the selected groups' members) and returns columns.
@@ -501,8 +490,7 @@ def _selected_people(selection, organisation_id, fields):
     if selection.organisation:
         roles = [_ROLES[role] for role in selection.organisation]
         parts.append(reached(_people, _people.c.role.in_(roles)))
-    people = union(*parts) if len(parts) > 1 else parts[0].distinct()
-    return people.subquery("selected")
+    return union(*parts) if len(parts) > 1 else parts[0].distinct()
 
 
 def _among(column, ids):

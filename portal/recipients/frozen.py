@@ -1,0 +1,115 @@
+"""A confirmed message's recipients, frozen compactly until its dispatch (issues #6 and #7).
+
+Confirming a send must be quick, yet it must send to exactly whom the confirmation
+counted. So confirming stores the list on the message as one JSON text,
+`Message.frozen_recipients` = `[[person_id, channel, address], …]`, which the database
+builds (and escapes) from the same reading of the directory that gave the counts (see
+`eligibility.snapshot`); writing 26,780 recipient rows with their indexes and foreign
+keys would cost the request several times as much. The dispatch job then `expand`s the
+list into recipient rows with one INSERT … SELECT and clears it in the same transaction,
+so a dispatch that runs twice inserts once. Until then the list counts as the message's
+pending recipients (`recipient_counts`). Cancelling a message and erasing a person expand
+a pending list first, so their rules apply to rows as always.
+"""
+
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
+
+from portal.extensions import db
+from portal.models import Message, Recipient, RecipientStatus
+from portal.models.base import UTCDateTime, utcnow
+
+_messages = Message.__table__
+
+
+def as_json(rows):
+    """An aggregate giving one JSON array of `rows`' (person id, channel, address) columns,
+    as text (NULL for no rows)."""
+    if _dialect() == "postgresql":
+        return cast(func.json_agg(func.json_build_array(*rows)), Text)
+    return func.json_group_array(func.json_array(*rows))
+
+
+def entries(*where):
+    """A subquery of the frozen lists of the messages matching `where`, one row per entry:
+    message_id, person_id, channel, address."""
+    if _dialect() == "postgresql":
+        each = func.json_array_elements(cast(_messages.c.frozen_recipients, JSON))
+        each = each.table_valued("value", joins_implicitly=True)
+
+        def item(n):
+            return each.c.value.op("->>")(literal(n, Integer))
+    else:
+        each = func.json_each(_messages.c.frozen_recipients)
+        each = each.table_valued("value", joins_implicitly=True)
+
+        def item(n):
+            return func.json_extract(each.c.value, f"$[{n}]")
+
+    return (
+        select(
+            _messages.c.id.label("message_id"),
+            cast(item(0), Integer).label("person_id"),
+            cast(item(1), String).label("channel"),
+            cast(item(2), String).label("address"),
+        )
+        .select_from(_messages, each)
+        .where(_messages.c.frozen_recipients.is_not(None), *where)
+        .subquery("frozen")
+    )
+
+
+def expand(message_id: int, status: RecipientStatus = RecipientStatus.PENDING) -> int:
+    """Turn the message's frozen list into recipient rows with `status`, and clear it;
+    returns how many rows were inserted (0 once expanded). The caller holds the message
+    row locked in a write transaction."""
+    frozen = entries(_messages.c.id == message_id)
+    columns = ("message_id", "person_id", "channel", "address", "status", "attempts", "updated_at")
+    rows = select(
+        *(frozen.c[name] for name in columns[:4]),
+        literal(status.value, String),
+        literal(0, Integer),
+        literal(utcnow(), UTCDateTime()),
+    )
+    insert = Recipient.__table__.insert().from_select(columns, rows)
+    inserted = db.session.execute(insert.execution_options(preserve_rowcount=True)).rowcount
+    db.session.execute(
+        update(_messages)
+        .where(_messages.c.id == message_id)
+        .values(frozen_recipients=None)
+        .execution_options(synchronize_session=False)
+    )
+    return inserted
+
+
+def recipient_counts(message_ids):
+    """A select of (message_id, channel, status, count) over the recipients of
+    `message_ids`: their rows, and everyone on a list not yet expanded as pending (a
+    message and channel may come twice while it is expanded; add them up)."""
+    rows = Recipient.__table__.c
+    frozen = entries(_messages.c.id.in_(message_ids))
+    return union_all(
+        select(rows.message_id, rows.channel, rows.status, func.count())
+        .where(rows.message_id.in_(message_ids))
+        .group_by(rows.message_id, rows.channel, rows.status),
+        select(
+            frozen.c.message_id,
+            frozen.c.channel,
+            literal(RecipientStatus.PENDING.value, String),
+            func.count(),
+        ).group_by(frozen.c.message_id, frozen.c.channel),
+    )
+
+
+def _dialect():
+    return db.engine.dialect.name
