@@ -16,7 +16,7 @@ from portal.recipients import (
     snapshot,
     summarise,
 )
-from portal.recipients.frozen import expand
+from portal.recipients.frozen import empty_list, expand
 from portal.recipients.selection import GroupRole
 from tests.directory_builders import Directory
 
@@ -383,4 +383,4 @@ def test_a_snapshot_counts_what_it_freezes(d, klass, teacher, channels):
 def test_an_empty_snapshot_freezes_nothing(teacher):
     taken = snapshot(Selection(), teacher, BOTH)
     assert taken.summary.people == 0
-    assert taken.frozen == "[]"
+    assert taken.frozen == empty_list()

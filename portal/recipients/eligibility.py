@@ -55,7 +55,7 @@ from portal.models import (
     group_memberships,
     guardianships,
 )
-from portal.recipients.frozen import as_json
+from portal.recipients.frozen import as_list, empty_list
 from portal.recipients.permissions import check_reach
 from portal.recipients.privacy import loggable_address, name_for
 from portal.recipients.selection import GroupRole, ScopeRole, Selection
@@ -288,14 +288,14 @@ def snapshot(selection: Selection, sender, channels: Iterable[Channel]) -> Snaps
     channels = _channels(channels)
     check_reach(selection, sender)
     if not selection:
-        return Snapshot(_nobody(channels), "[]")
+        return Snapshot(_nobody(channels), empty_list())
     people = _base(selection, sender.organisation_id, names=False, cte=True)
     counts = _tally_columns(people.c, channels)
-    frozen = select(as_json(_frozen_rows(people.c, channels).c)).scalar_subquery()
+    frozen = select(as_list(_frozen_rows(people.c, channels).c)).scalar_subquery()
     labelled = [column.label(f"c{n}") for n, column in enumerate(counts.values())]
     *values, listed = db.session.execute(select(*labelled, frozen.label("frozen"))).one()
     summary = _summary(dict(zip(counts, values, strict=True)), channels)
-    return Snapshot(summary, listed or "[]")
+    return Snapshot(summary, listed or empty_list())
 
 
 def _frozen_rows(people, channels):

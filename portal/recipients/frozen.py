@@ -1,11 +1,14 @@
 """A confirmed message's recipients, frozen compactly until its dispatch (issues #6 and #7).
 
 Confirming a send must be quick, yet it must send to exactly whom the confirmation
-counted. So confirming stores the list on the message as one JSON text,
-`Message.frozen_recipients` = `[[person_id, channel, address], …]`, which the database
-builds (and escapes) from the same reading of the directory that gave the counts (see
-`eligibility.snapshot`); writing 26,780 recipient rows with their indexes and foreign
-keys would cost the request several times as much. The dispatch job then `expand`s the
+counted. So confirming stores the list on the message as one text,
+`Message.frozen_recipients`, which the database builds from the same reading of the
+directory that gave the counts (see `eligibility.snapshot`): on SQLite a JSON array
+`[[person_id, channel, address], …]`; on PostgreSQL lines of `person_id<TAB>channel<TAB>
+address`, which `string_agg` builds in a third of the time `json_agg` takes (addresses are
+validated e-mail addresses and E.164 numbers: they hold no tab or line break). Writing
+26,780 recipient rows with their indexes and foreign keys would cost the request several
+times as much. The dispatch job then `expand`s the
 list into recipient rows with one INSERT … SELECT and clears it in the same transaction,
 so a dispatch that runs twice inserts once. Until then the list counts as the message's
 pending recipients (`recipient_counts`). Cancelling a message and erasing a person expand
@@ -13,10 +16,8 @@ a pending list first, so their rules apply to rows as always.
 """
 
 from sqlalchemy import (
-    JSON,
     Integer,
     String,
-    Text,
     cast,
     func,
     literal,
@@ -30,25 +31,32 @@ from portal.models import Message, Recipient, RecipientStatus
 from portal.models.base import UTCDateTime, utcnow
 
 _messages = Message.__table__
+FIELD, LINE = "\t", "\n"
 
 
-def as_json(rows):
-    """An aggregate giving one JSON array of `rows`' (person id, channel, address) columns,
-    as text (NULL for no rows)."""
+def as_list(rows):
+    """An aggregate giving the list of `rows`' (person id, channel, address) columns as
+    text (NULL for no rows; see `empty_list`)."""
     if _dialect() == "postgresql":
-        return cast(func.json_agg(func.json_build_array(*rows)), Text)
+        person, channel, address = rows
+        line = func.concat(person, FIELD, channel, FIELD, address)
+        return func.string_agg(line, LINE)
     return func.json_group_array(func.json_array(*rows))
+
+
+def empty_list() -> str:
+    return "" if _dialect() == "postgresql" else "[]"
 
 
 def entries(*where):
     """A subquery of the frozen lists of the messages matching `where`, one row per entry:
     message_id, person_id, channel, address."""
     if _dialect() == "postgresql":
-        each = func.json_array_elements(cast(_messages.c.frozen_recipients, JSON))
-        each = each.table_valued("value", joins_implicitly=True)
+        each = func.string_to_table(_messages.c.frozen_recipients, LINE)
+        each = each.table_valued("value", joins_implicitly=True).render_derived()
 
         def item(n):
-            return each.c.value.op("->>")(literal(n, Integer))
+            return func.split_part(each.c.value, FIELD, n + 1)
     else:
         each = func.json_each(_messages.c.frozen_recipients)
         each = each.table_valued("value", joins_implicitly=True)
