@@ -16,7 +16,12 @@ How answers become errors (DESIGN.md §4):
   once the operator fixes it, and recipients still fail as a technical failure after
   the pipeline's maximum age; each is logged as an error for the operator.
 
-One pooled `httpx.Client` (keep-alive) per provider, so one per worker process.
+One pooled `httpx.Client` (keep-alive) per provider, so one per worker process. What
+every client would otherwise build again, the TLS context (reading the CA bundle) and
+httpx's transport modules, is made once when this module is imported: the worker
+imports it before forking, so a work horse (one per batch job) starts sending at once
+instead of spending as long as 100 SMS take on it. httpx's own INFO line per request
+(one per SMS) is left out; its warnings and this module's log remain.
 """
 
 import logging
@@ -26,6 +31,7 @@ import time
 import weakref
 from email.utils import parsedate_to_datetime
 
+import httpcore  # noqa: F401 - imported here, once, rather than by each client
 import httpx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,6 +40,8 @@ from portal.sms.phone import mask
 from portal.sms.providers.base import Accepted, Outgoing, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)
+TLS_CONTEXT = httpx.create_ssl_context()  # httpx's default verification, built once
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
@@ -77,6 +85,7 @@ class ElksProvider:
         self.url = f"{api_url.rstrip('/')}/sms"
         self._client = httpx.Client(
             auth=(username, password),
+            verify=TLS_CONTEXT,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             headers={"User-Agent": "SMS-portalen"},
         )
