@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "order.received": _l("Beställning mottagen"),
     "order.approved": _l("Beställning godkänd"),
     "order.rejected": _l("Beställning avslagen"),
+    "message.sent": _l("Utskick klart"),
     "message.cancelled": _l("Utskick avbrutet"),
     "sms.activated": _l("SMS aktiverat"),
     "sms.deactivated": _l("SMS avslutat"),
