@@ -4,9 +4,9 @@ The compose form posts back to itself to switch views (the SMS checkbox), to
 `/messages/review` for the confirmation and, from the confirmation, to `/messages/send`.
 HTMX swaps fragments into `#compose`; without JavaScript each URL renders the whole page.
 Images for the e-mail are uploaded with the compose form (multipart) and carried on as
-tokens. Who sees which messages: admins every message of the organisation; staff and
-principals their own (a message does not record its schools, so a principal's wider
-scope cannot be drawn yet). Those who see a message may cancel it while it is sent.
+tokens. Who sees which messages: admins every message of the organisation, principals
+their own and their schools' staff's, staff their own (`scope.in_scope`). Those who see a
+message may cancel it while it is sent.
 """
 
 from flask import abort, flash, redirect, request, url_for
@@ -25,12 +25,13 @@ from portal.messaging.cancelling import CannotCancel, cancel_message
 from portal.messaging.dispatch import start_sending
 from portal.messaging.forms import SMS_NOT_ACTIVE, ComposeForm, ConfirmForm
 from portal.messaging.progress import is_running, percent_done, progress
+from portal.messaging.scope import in_scope
 from portal.messaging.sending import Draft, ReviewChanged, confirm_send, review
 from portal.models import Message, MessageStatus, Recipient, RecipientStatus, Role
 from portal.models.messages import Channel
 from portal.recipients import GROUP_ROLE_LABELS, REASON_LABELS, SCOPE_ROLE_LABELS, reachable
 from portal.recipients.privacy import HIDDEN_NUMBER, display_name
-from portal.security import body_limit, get_in_organisation, role_required
+from portal.security import body_limit, role_required
 from portal.sms.phone import mask
 from portal.sms.text import (
     TooLong,
@@ -174,10 +175,8 @@ def index():
     query = (
         db.select(Message)
         .options(joinedload(Message.author))
-        .where(Message.organisation_id == current_user.organisation_id)
+        .where(Message.organisation_id == current_user.organisation_id, in_scope(current_user))
     )
-    if current_user.role != Role.ADMIN:
-        query = query.where(Message.author_id == current_user.id)
     page = db.paginate(
         query.order_by(Message.created_at.desc(), Message.id.desc()),
         per_page=PER_PAGE,
@@ -260,10 +259,15 @@ def cancel(message_id):
 
 
 def _visible_message(message_id) -> Message:
-    """The message if the signed-in person may see it (its author, or an admin of its
-    organisation); otherwise 404."""
-    message = get_in_organisation(Message, message_id)
-    if current_user.role != Role.ADMIN and message.author_id != current_user.id:
+    """The message if the signed-in person may see it (`in_scope`); otherwise 404."""
+    message = db.session.scalar(
+        db.select(Message).where(
+            Message.id == message_id,
+            Message.organisation_id == current_user.organisation_id,
+            in_scope(current_user),
+        )
+    )
+    if message is None:
         abort(404)
     return message
 
