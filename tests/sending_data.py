@@ -11,7 +11,7 @@ from portal.database import write_transaction
 from portal.extensions import db
 from portal.models import Channel, Message, MessageStatus, Person, Recipient, Role
 from portal.models.base import utcnow
-from portal.sms.providers import DELIVERY_PATH, delivery_token, get_provider
+from portal.sms.providers import DELIVERY_PATH, delivery_token
 from portal.sms.providers.elks import ElksProvider
 
 PRICE_ORE = 450_000
@@ -109,7 +109,6 @@ class Sending:
         )
         if after_send is not None:
             provider = _Observed(provider, after_send)
-        get_provider()
         self.app.extensions["sms_provider"] = (os.getpid(), provider)
 
 
