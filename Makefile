@@ -41,6 +41,6 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Chromium saknas: installerar Debian-paketet chromium …"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  { $$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 	  || { echo; echo "Kunde inte installera chromium. Kör som root:  apt-get update && apt-get install -y chromium"; \
 	       echo "och kör sedan make test igen."; exit 1; }; }

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from portal.demo import DEMO_PASSWORD
 from portal.extensions import db
 from portal.models import Message, Recipient, RecipientStatus
+from tests.e2e.htmx import settled
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +32,7 @@ def test_the_teacher_sends_an_sms_once(page, live_server, worker):
     page.get_by_label("Skicka även som SMS").check()
     sms_text = page.get_by_label("SMS-text (Rubrik)")
     expect(sms_text).to_be_visible()
+    settled(page)
     sms_text.press_sequentially("Föräldramöte på torsdag")
     counter = page.locator("#sms-counter")
     expect(counter).to_contain_text("GSM")
