@@ -58,7 +58,7 @@ from pathlib import Path
 import httpx
 from recipients import _advance_sequences, database_for
 from redis import Redis
-from rq import SimpleWorker, Worker
+from rq import Worker
 from sqlalchemy import func, insert, select, text
 
 from jobs.worker import build_worker
@@ -483,7 +483,7 @@ def naive(config, message_id, jobs, database):
             for recipient_id in ids:
                 enqueue(NAIVE_JOB, recipient_id, job_id=f"naive-{recipient_id}", queue=QUEUE)
             queued = time.perf_counter()
-            build_worker(app, SimpleWorker).work(burst=True)
+            build_worker(app).work(burst=True)
             finished = time.perf_counter()
             sent, _billed = outcome(message_id)
             db.engine.dispose()

@@ -10,7 +10,6 @@ import tempfile
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from rq import SimpleWorker
 
 from jobs.worker import build_worker
 from portal import create_app
@@ -171,6 +170,6 @@ def run_jobs(app):
     """Run every queued job in this process until the queues are empty."""
 
     def run():
-        return build_worker(app, SimpleWorker).work(burst=True)
+        return build_worker(app).work(burst=True)
 
     return run

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from jobs.worker import build_worker
 from portal.extensions import db
@@ -27,7 +27,7 @@ def count_organisations(label):
 def test_jobs_run_inside_the_application(app, make):
     make.org()
     job = enqueue(count_organisations, "a", job_id="count-a")
-    assert build_worker(app, SimpleWorker).work(burst=True)
+    assert build_worker(app).work(burst=True)
     job.refresh()
     assert job.return_value() == "a:1:console"
 

@@ -5,7 +5,6 @@ import io
 
 import pytest
 from PIL import Image
-from rq import SimpleWorker
 
 from jobs.maintenance import reconcile
 from jobs.sending import dispatch, send_batch
@@ -31,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("app")
 
 
 def run(app):
-    return build_worker(app, SimpleWorker).work(burst=True)
+    return build_worker(app).work(burst=True)
 
 
 def statuses(message):

@@ -5,7 +5,6 @@ batch. Run on PostgreSQL in CI (row locks) and on SQLite (the write lock)."""
 import time
 
 import pytest
-from rq import SimpleWorker
 
 from jobs.maintenance import reconcile
 from jobs.sending import dispatch
@@ -75,7 +74,7 @@ def test_a_worker_killed_mid_batch_loses_no_recipient(sending, settings, tmp_pat
     time.sleep(1.1)  # the killed worker's lease runs out
 
     assert reconcile()["batches"] >= 1
-    build_worker(sending.app, SimpleWorker).work(burst=True)
+    build_worker(sending.app).work(burst=True)
 
     assert statuses(message) == {RecipientStatus.SENT: recipients}
     counts = sending.server.counts()
