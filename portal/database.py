@@ -10,6 +10,7 @@ with `SELECT … FOR UPDATE` (`.with_for_update()`, which SQLite ignores).
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -81,3 +82,10 @@ def locked(model, *where):
     return db.session.execute(
         db.select(model).where(*where).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def upsert(table):
+    """`INSERT … ON CONFLICT` for the session's database (both dialects have one, with
+    `on_conflict_do_update` and `excluded`; SQLAlchemy's core `insert` has neither)."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

@@ -10,19 +10,29 @@ charge at the same instant.
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import case, func
 from sqlalchemy.orm import joinedload
 
 from portal.billing.invoices import STOCKHOLM, stockholm_midnight
 from portal.billing.packages import open_package
-from portal.database import locked
+from portal.database import locked, upsert
 from portal.extensions import db
 from portal.models import Message, Organisation, SmsPackage, UsageEntry
 from portal.models.base import utcnow
 
+LEDGER = UsageEntry.__table__.c
 
-def charge(organisation_id: int, message_id: int, units: int) -> list[UsageEntry]:
+
+class Drawn(NamedTuple):
+    """A message's ledger entry in one package after a charge: all its units there."""
+
+    package_id: int
+    units: int
+
+
+def charge(organisation_id: int, message_id: int, units: int) -> list[Drawn]:
     """Bill `units` SMS parts of message `message_id`, which the provider has accepted.
 
     Units are drawn from the open package; one that is used up is closed and the next
@@ -35,15 +45,17 @@ def charge(organisation_id: int, message_id: int, units: int) -> list[UsageEntry
     Accepted parts are always billed, also when SMS was deactivated after they were
     claimed: then a package is opened only if the units do not fit, and its audit
     event says so. A deactivated organisation's used-up package is left as it is.
+
+    The sending pipeline charges every chunk, so the usual case (the units fit in the
+    open package) costs four statements: the organisation locked (with the message's
+    owner checked in the same query), the package locked, the ledger upserted, the
+    package's `used` written.
     """
     if units < 0:
         raise ValueError(f"units must not be negative: {units}")
     if units == 0:
         return []
-    organisation = locked(Organisation, Organisation.id == organisation_id)
-    if organisation is None:
-        raise LookupError(f"Organisation {organisation_id} does not exist")
-    _check_message(organisation_id, message_id)
+    organisation = _locked_owner(organisation_id, message_id)
     package = locked(
         SmsPackage,
         SmsPackage.organisation_id == organisation_id,
@@ -55,7 +67,7 @@ def charge(organisation_id: int, message_id: int, units: int) -> list[UsageEntry
             package = _next_package(organisation, message_id)
         drawn = min(units, package.remaining)
         package.used += drawn
-        entries.append(_add_to_ledger(organisation_id, message_id, package, drawn))
+        entries.append(_add_to_ledger(organisation_id, message_id, package.id, drawn))
         units -= drawn
     if package.remaining == 0 and organisation.sms_active:
         _next_package(organisation, message_id)
@@ -72,10 +84,18 @@ def packages_to_open(remaining: int, units: int, size: int) -> int:
     return 1 + (units - remaining) // size
 
 
-def _check_message(organisation_id, message_id):
-    owner = db.session.scalar(db.select(Message.organisation_id).where(Message.id == message_id))
-    if owner != organisation_id:
-        raise LookupError(f"Message {message_id} does not belong to {organisation_id}")
+def _locked_owner(organisation_id, message_id):
+    """The organisation, locked, provided message `message_id` is one of its own."""
+    organisation = db.session.execute(
+        db.select(Organisation)
+        .join(Message, Message.organisation_id == Organisation.id)
+        .where(Organisation.id == organisation_id, Message.id == message_id)
+        .with_for_update(of=Organisation)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if organisation is None:
+        raise LookupError(f"Message {message_id} is not one of organisation {organisation_id}'s")
+    return organisation
 
 
 def _next_package(organisation, message_id):
@@ -84,21 +104,20 @@ def _next_package(organisation, message_id):
     return open_package(organisation, sms_status=organisation.sms_status.value, message=message_id)
 
 
-def _add_to_ledger(organisation_id, message_id, package, units):
-    entry = locked(
-        UsageEntry, UsageEntry.message_id == message_id, UsageEntry.package_id == package.id
+def _add_to_ledger(organisation_id, message_id, package_id, units) -> Drawn:
+    """Add `units` to the message's entry in the package, creating it if need be, in
+    one statement (the entry's row stays locked until the transaction ends)."""
+    statement = upsert(UsageEntry.__table__).values(
+        organisation_id=organisation_id,
+        package_id=package_id,
+        message_id=message_id,
+        units=units,
     )
-    if entry is None:
-        entry = UsageEntry(
-            organisation_id=organisation_id,
-            package_id=package.id,
-            message_id=message_id,
-            units=units,
-        )
-        db.session.add(entry)
-    else:
-        entry.units += units
-    return entry
+    statement = statement.on_conflict_do_update(
+        index_elements=[LEDGER.message_id, LEDGER.package_id],
+        set_={"units": LEDGER.units + statement.excluded.units},
+    ).returning(LEDGER.units)
+    return Drawn(package_id, db.session.execute(statement).scalar_one())
 
 
 @dataclass(frozen=True)
