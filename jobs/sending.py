@@ -82,8 +82,8 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     send_chunk = _send_sms if channel == Channel.SMS else _send_emails
     chunk_size = current_app.config["SMS_CHUNK_SIZE"]
     handled = 0
+    rows = batches.claim(message_id, channel, batch_no, chunk_size)
     while True:
-        rows = batches.claim(message_id, channel, batch_no, chunk_size)
         if not rows:
             due = batches.next_retry(message_id, channel, batch_no)
             db.session.rollback()
@@ -94,12 +94,13 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
                 enqueue_batch(message_id, channel, batch_no, at=due)
                 return handled
             time.sleep(max(wait, 0))
+            rows = batches.claim(message_id, channel, batch_no, chunk_size)
             continue
         outcomes = send_chunk(facts, rows)
-        batches.record(facts, outcomes)
+        handled += len(rows)
+        rows = batches.record(facts, outcomes, channel, batch_no, chunk_size)
         if channel == Channel.SMS:
             _apply_early_reports(outcomes)
-        handled += len(rows)
     batches.finish_if_done(message_id)
     return handled
 

@@ -7,13 +7,15 @@ runs out (a worker killed mid-chunk) makes the row claimable again. Every statem
 a bulk one: a chunk costs one claim and one record, whatever its size.
 """
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql
 
 from portal.billing.usage import charge
 from portal.database import locked, write_transaction
@@ -140,58 +142,95 @@ def claim(message_id: int, channel: Channel, batch_no: int, limit: int) -> list[
 
     Nothing is claimed for a cancelled message, nor SMS for an organisation whose SMS
     was turned off: those recipients are cancelled instead (not sent, not billed)."""
-    now = utcnow()
-    lease = now + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"])
     with write_transaction():
-        status, sms_status = db.session.execute(
-            select(Message.status, Organisation.sms_status)
-            .join(Organisation, Organisation.id == Message.organisation_id)
-            .where(Message.id == message_id)
-        ).one()
-        where = and_(R.message_id == message_id, R.channel == channel, R.batch_no == batch_no)
-        if status == MessageStatus.CANCELLED:
-            _cancel(where, MESSAGE_CANCELLED, now)
-            return []
-        if channel == Channel.SMS and sms_status != SmsStatus.ACTIVE:
-            _cancel(where, SMS_TURNED_OFF, now)
-            return []
-        chosen = select(R.id).where(where, _claimable(now)).order_by(R.id).limit(limit)
-        if db.engine.dialect.name == "postgresql":
-            chosen = chosen.with_for_update(skip_locked=True)
-        rows = db.session.execute(
-            update(Recipient.__table__)
-            .where(R.id.in_(chosen.scalar_subquery()))
-            .values(status=RecipientStatus.CLAIMED, lease_until=lease, updated_at=now)
-            .returning(R.id, R.address, R.attempts)
-        ).all()
-    return sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
+        return _claim(message_id, channel, batch_no, limit)
 
 
-def record(message: "MessageFacts", outcomes: list[Outcome]) -> int:
-    """Store what became of a chunk, and bill the SMS parts the provider accepted, in
-    one transaction. Only rows still claimed are written (a row whose lease ran out and
-    that another worker took over is that worker's). Returns the units billed."""
-    if not outcomes:
-        return 0
+def record(
+    message: "MessageFacts", outcomes: list[Outcome], channel: Channel, batch_no: int, limit: int
+) -> list[Claimed]:
+    """Store what became of a chunk, bill the SMS parts the provider accepted, and claim
+    the batch's next chunk (up to `limit`), in one transaction: a chunk costs one commit.
+    Only rows still claimed are written (a row whose lease ran out and that another
+    worker took over is that worker's)."""
     now = utcnow()
     units = sum(
         outcome.parts or 0 for outcome in outcomes if outcome.status == RecipientStatus.SENT
     )
-    statement = (
+    with write_transaction():
+        if units:  # first: the organisation's row is locked before any recipient row
+            charge(message.organisation_id, message.id, units)
+        if outcomes:
+            _store(outcomes, now)
+        return _claim(message.id, channel, batch_no, limit, now)
+
+
+def _claim(message_id, channel, batch_no, limit, now=None):
+    """The claim itself checks that the message may still be sent, so the usual case is
+    one statement; only when it claims nothing is the reason looked up."""
+    now = now or utcnow()
+    lease = now + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"])
+    rows = db.session.execute(
+        _claim_statement(db.engine.dialect.name, channel),
+        {
+            "p_message_id": message_id,
+            "p_channel": channel,
+            "p_batch_no": batch_no,
+            "p_limit": limit,
+            "p_now": now,
+            "p_lease": lease,
+        },
+    ).all()
+    if not rows:
+        _cancel_if_stopped(message_id, channel, batch_no, now)
+    return sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
+
+
+@functools.cache
+def _claim_statement(dialect: str, channel: Channel):
+    """Built once per database and channel: the hot path only binds its values."""
+    now = bindparam("p_now", type_=R.updated_at.type)
+    stopped = Message.status == MessageStatus.CANCELLED
+    if channel == Channel.SMS:
+        stopped = or_(stopped, Organisation.sms_status != SmsStatus.ACTIVE)
+    may_send = ~(
+        select(Message.id)
+        .join(Organisation, Organisation.id == Message.organisation_id)
+        .where(Message.id == bindparam("p_message_id"), stopped)
+        .exists()
+    )
+    chosen = (
+        select(R.id)
+        .where(_in_batch(), _claimable(now), may_send)
+        .order_by(R.id)
+        .limit(bindparam("p_limit", type_=Integer))
+    )
+    if dialect == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    return (
         update(Recipient.__table__)
-        .where(R.id == bindparam("row_id"), R.status == RecipientStatus.CLAIMED)
+        .where(R.id.in_(chosen.scalar_subquery()))
         .values(
-            status=bindparam("new_status"),
-            provider_id=bindparam("new_provider_id"),
-            parts=bindparam("new_parts"),
-            error=bindparam("new_error"),
-            retry_at=bindparam("new_retry_at"),
-            sent_at=bindparam("new_sent_at"),
-            attempts=R.attempts + bindparam("tried"),
-            lease_until=None,
+            status=RecipientStatus.CLAIMED,
+            lease_until=bindparam("p_lease", type_=R.lease_until.type),
             updated_at=now,
         )
+        .returning(R.id, R.address, R.attempts)
     )
+
+
+def _in_batch():
+    return and_(
+        R.message_id == bindparam("p_message_id"),
+        R.channel == bindparam("p_channel", type_=R.channel.type),
+        R.batch_no == bindparam("p_batch_no"),
+    )
+
+
+def _store(outcomes: list[Outcome], now: datetime) -> None:
+    """Write the outcomes of still-claimed rows: on PostgreSQL one UPDATE joined to
+    the outcomes as arrays (one statement however long the chunk), on SQLite the same
+    UPDATE executed for each row (in-process, where a statement costs no round trip)."""
     rows = [
         {
             "row_id": outcome.id,
@@ -205,11 +244,68 @@ def record(message: "MessageFacts", outcomes: list[Outcome]) -> int:
         }
         for outcome in outcomes
     ]
-    with write_transaction():
-        if units:  # first: the organisation's row is locked before any recipient row
-            charge(message.organisation_id, message.id, units)
-        db.session.execute(statement, rows, execution_options={"synchronize_session": False})
-    return units
+    if db.engine.dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in _STORED_TYPES}
+        db.session.execute(_STORE_ARRAYS, {**columns, "p_now": now})
+    else:
+        db.session.execute(
+            _STORE_ROW,
+            [{**row, "p_now": now} for row in rows],
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _stored(source):
+    """The UPDATE of claimed rows from `source`'s columns (bind parameters or a table)."""
+    return (
+        update(Recipient.__table__)
+        .where(R.id == source["row_id"], R.status == RecipientStatus.CLAIMED)
+        .values(
+            status=source["new_status"],
+            provider_id=source["new_provider_id"],
+            parts=source["new_parts"],
+            error=source["new_error"],
+            retry_at=source["new_retry_at"],
+            sent_at=source["new_sent_at"],
+            attempts=R.attempts + source["tried"],
+            lease_until=None,
+            updated_at=bindparam("p_now", type_=R.updated_at.type),
+        )
+    )
+
+
+_STORED_TYPES = {
+    "row_id": Integer(),
+    "new_status": R.status.type,
+    "new_provider_id": R.provider_id.type,
+    "new_parts": Integer(),
+    "new_error": R.error.type,
+    "new_retry_at": R.retry_at.type,
+    "new_sent_at": R.sent_at.type,
+    "tried": Integer(),
+}
+_STORE_ROW = _stored({name: bindparam(name, type_=type_) for name, type_ in _STORED_TYPES.items()})
+_OUTCOMES = (
+    func.unnest(
+        *(bindparam(name, type_=postgresql.ARRAY(type_)) for name, type_ in _STORED_TYPES.items())
+    )
+    .table_valued(*_STORED_TYPES)
+    .render_derived(name="outcome")
+)
+_STORE_ARRAYS = _stored({name: _OUTCOMES.c[name] for name in _STORED_TYPES})
+
+
+def _cancel_if_stopped(message_id, channel, batch_no, now):
+    status, sms_status = db.session.execute(
+        select(Message.status, Organisation.sms_status)
+        .join(Organisation, Organisation.id == Message.organisation_id)
+        .where(Message.id == message_id)
+    ).one()
+    where = and_(R.message_id == message_id, R.channel == channel, R.batch_no == batch_no)
+    if status == MessageStatus.CANCELLED:
+        _cancel(where, MESSAGE_CANCELLED, now)
+    elif channel == Channel.SMS and sms_status != SmsStatus.ACTIVE:
+        _cancel(where, SMS_TURNED_OFF, now)
 
 
 def next_retry(message_id: int, channel: Channel, batch_no: int) -> datetime | None:
