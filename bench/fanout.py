@@ -11,8 +11,8 @@ one run prints one JSON line per figure:
 - `pipeline` with 1 and with 2 workers: `python -m jobs.worker` processes, started and
   listed by RQ before the clock starts; timed from queueing the message's dispatch job
   until the database has the message done and every recipient sent (goals: 0.8 × and
-  1.2 × the floor's SMS/s), with the CPU time the workers and their work horses spent
-  per SMS (the floor's line has the client's, for comparison);
+  1.2 × the floor's SMS/s), with the CPU time the workers spent per SMS (jobs run in
+  the worker process; the floor's line has the client's, for comparison);
 - `naive` (baseline): one RQ job per SMS (`naive_send`: load the recipient, send it
   with the same provider, update the row, commit; no billing) for the first 2,000
   recipients of the third message, queued one
@@ -23,11 +23,8 @@ one run prints one JSON line per figure:
   commit; three messages) and at dispatch (`frozen.expand`, the list made rows with one
   INSERT … SELECT; timed here on the third message, and inside the pipelines' time for
   theirs). Goal: both together ≤ 5 s for 100,000 (a smaller run is scaled to 100,000);
-- `rss`: peak resident memory (VmHWM in /proc/<pid>/status) of the worker processes
-  and of the work horses they fork for each job; horses live for one job, so a thread
-  samples them every 20 ms while they run. A horse counts the worker's pages it
-  touches and what its job allocates; the goal (≤ 150 MB) holds for the larger of the
-  two figures.
+- `rss`: peak resident memory (VmHWM in /proc/<pid>/status) of the worker processes,
+  which run the jobs themselves (goal ≤ 150 MB), read when the message is done.
 
 The directory is one school with the recipients as students (each with a mobile
 number, terms accepted) in classes of 50; the organisation has SMS active and a
@@ -50,7 +47,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +101,7 @@ RATE_PER_SECOND = 1_000_000  # the bench measures the pipeline, not the configur
 SECRET_KEY = "bench-secret-key-long-enough-to-be-used-here"
 NAIVE_JOB = f"{Path(__file__).stem}.naive_send"  # by name: RQ refuses functions of __main__
 GOALS = {"one_worker": 0.8, "two_workers": 1.2, "vs_naive": 5, "freeze_100k_s": 5, "rss_mb": 150}
-START_SECONDS, WAIT_SECONDS, SAMPLE_SECONDS = 30, 1800, 0.02
+START_SECONDS, WAIT_SECONDS = 30, 1800
 
 
 def line(case, database, **figures):
@@ -247,12 +243,10 @@ class ElksProcess:
             raise RuntimeError(f"the local server saw {stats}, expected {expected} SMS once each")
 
 
-def cpu_seconds(pid, children=False):
-    """CPU time of a process; with `children`, also of the children it has waited for
-    (a worker's finished work horses)."""
+def cpu_seconds(pid):
+    """CPU time (user + system) of a process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = fields[11:15] if children else fields[11:13]
-    return sum(map(int, ticks)) / os.sysconf("SC_CLK_TCK")
+    return sum(map(int, fields[11:13])) / os.sysconf("SC_CLK_TCK")
 
 
 def worker_environment(app, database_url, elks_url):
@@ -304,41 +298,6 @@ def stop_workers(processes):
         process.wait(30)
 
 
-class PeakMemory(threading.Thread):
-    """Samples VmHWM of the workers and of their work horses until `stop()`."""
-
-    def __init__(self, pids):
-        super().__init__(daemon=True)
-        self.pids = pids
-        self.workers, self.horses = {}, {}
-        self.done = threading.Event()
-
-    def run(self):
-        while not self.done.wait(SAMPLE_SECONDS):
-            self.sample()
-
-    def sample(self):
-        for pid in self.pids:
-            self.workers[pid] = vm_hwm_kb(pid) or self.workers.get(pid, 0)
-            for child in children(pid):
-                self.horses[child] = max(self.horses.get(child, 0), vm_hwm_kb(child))
-
-    def stop(self):
-        self.done.set()
-        self.join()
-        self.sample()
-        return max(self.workers.values()), max(self.horses.values(), default=0), len(self.horses)
-
-
-def children(pid):
-    try:
-        return [
-            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        ]
-    except OSError:
-        return []
-
-
 def vm_hwm_kb(pid):
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -380,18 +339,15 @@ def pipeline(app, database_url, workers, message_id, recipients, log):
     with ElksProcess() as server:
         processes = start_workers(workers, worker_environment(app, database_url, server.url), log)
         pids = [process.pid for process in processes]
-        cpu = sum(cpu_seconds(pid, children=True) for pid in pids)
-        memory = PeakMemory(pids)
-        memory.start()
+        cpu = sum(cpu_seconds(pid) for pid in pids)
         try:
             started = time.perf_counter()
             queue_dispatch(message_id)
             wait_until_done(message_id, processes, log)
             seconds = time.perf_counter() - started
-            wait_for_horses(pids)
-            cpu = sum(cpu_seconds(pid, children=True) for pid in pids) - cpu
+            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+            peak_kb = max(vm_hwm_kb(pid) for pid in pids)
         finally:
-            peaks = memory.stop()
             stop_workers(processes)
         server.check(recipients)
         server_cpu = server.cpu_seconds() / seconds
@@ -408,7 +364,7 @@ def pipeline(app, database_url, workers, message_id, recipients, log):
         "cpu_ms_per_sms": round(cpu * 1000 / recipients, 3),
         "billed_units": billed,
         "server_cpu": round(server_cpu, 2),
-    }, peaks
+    }, peak_kb
 
 
 def wait_until_done(message_id, processes, log):
@@ -423,13 +379,6 @@ def wait_until_done(message_id, processes, log):
             raise RuntimeError(f"message {message_id} not done after {WAIT_SECONDS} s")
         time.sleep(0.05)
     db.session.rollback()
-
-
-def wait_for_horses(pids):
-    """Until the last work horse has ended, so that its CPU time counts for its worker."""
-    deadline = time.monotonic() + 10
-    while any(children(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def outcome(message_id):
@@ -561,16 +510,13 @@ def report(database, floor_rate, results, naive_rate, peaks):
         goal=GOALS["vs_naive"],
         met=vs_naive >= GOALS["vs_naive"],
     )
-    worker_kb = max(peak[0] for peak in peaks)
-    horse_kb = max(peak[1] for peak in peaks)
+    worker_mb = max(peaks) / 1024
     line(
         "rss",
         database,
-        worker_mb=round(worker_kb / 1024, 1),
-        horse_mb=round(horse_kb / 1024, 1),
-        horses_sampled=sum(peak[2] for peak in peaks),
+        worker_mb=round(worker_mb, 1),
         goal_mb=GOALS["rss_mb"],
-        met=max(worker_kb, horse_kb) / 1024 <= GOALS["rss_mb"],
+        met=worker_mb <= GOALS["rss_mb"],
     )
 
 

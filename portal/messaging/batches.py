@@ -4,7 +4,8 @@ a chunk with a lease, recording what the provider answered, and finishing a mess
 The database is the source of truth. A recipient is claimed (status `claimed`, a lease)
 before anything is sent to it, so two workers never send the same row; a lease that
 runs out (a worker killed mid-chunk) makes the row claimable again. Every statement is
-a bulk one: a chunk costs one claim and one record, whatever its size.
+a bulk one, and a chunk costs one transaction whatever its size: recording its answers,
+billing them and claiming the next chunk are committed together.
 """
 
 import functools
