@@ -66,9 +66,7 @@ def test_every_recipient_gets_one_sms_and_each_part_is_billed(sending):
     assert set(sending.server.counts().values()) == {1}
     assert {sms.message for sms in sending.server.sent} == {message.subject}
     assert {sms.sender for sms in sending.server.sent} == {"Testkommun"}
-    assert all(
-        sms.whendelivered.endswith(f"token={sending.token}") for sms in sending.server.sent
-    )
+    assert all(sms.whendelivered.endswith(f"token={sending.token}") for sms in sending.server.sent)
     assert billed(message) == 25 * parts
     package = db.session.scalars(db.select(SmsPackage)).one()
     assert package.used == 25 * parts
@@ -79,9 +77,10 @@ def test_every_recipient_gets_one_sms_and_each_part_is_billed(sending):
     message = db.session.get(Message, message.id)
     assert message.status == MessageStatus.DONE
     assert message.sent_at is not None
-    assert db.session.scalar(
-        db.select(db.func.count()).where(AuditEvent.action == "message.sent")
-    ) == 1
+    assert (
+        db.session.scalar(db.select(db.func.count()).where(AuditEvent.action == "message.sent"))
+        == 1
+    )
 
 
 def test_recipients_are_sent_in_batches_with_one_job_each(sending):
