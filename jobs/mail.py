@@ -15,7 +15,7 @@ from portal.i18n import format_stockholm_datetime
 from portal.mail import compose, deliver, operator_addresses, public_url
 from portal.models import OrgKind, SmsOrder
 from portal.models.orders import PROMISE_HOURS
-from portal.queue import enqueue
+from portal.queue import enqueue, enqueue_new
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,11 @@ KIND_NAMES = {OrgKind.KOMMUN: "Kommun", OrgKind.FRISKOLA: "Fristående skola"}
 def enqueue_new_order_mail(order_id):
     """From the order form, after the commit: one job that queues both mails from a
     worker (`enqueue_order_emails`), so that an order costs the request one enqueue
-    instead of two, while each mail keeps its own job, sent and retried alone."""
-    return enqueue(queue_order_emails, order_id, job_id=f"order-emails-{order_id}", queue="mail")
+    instead of two, while each mail keeps its own job, sent and retried alone. Only the
+    request that placed the order queues this id, so it skips the duplicate check."""
+    return enqueue_new(
+        queue_order_emails, order_id, job_id=f"order-emails-{order_id}", queue="mail"
+    )
 
 
 def queue_order_emails(order_id):

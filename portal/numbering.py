@@ -17,11 +17,31 @@ def next_yearly_number(column, prefix, now):
     exclusive, PostgreSQL takes a transaction-scoped advisory lock on the series. The
     column's unique constraint remains the last word.
     """
-    year_prefix = f"{prefix}-{now.astimezone(STOCKHOLM).year}-"
+    series = yearly_series(prefix, now)
+    take_turns(series)
+    return following(series, db.session.scalar(db.select(last_in_series(column, series))))
+
+
+def yearly_series(prefix, now):
+    """`<prefix>-<year>-`, the year in Stockholm."""
+    return f"{prefix}-{now.astimezone(STOCKHOLM).year}-"
+
+
+def take_turns(series):
+    """Wait for other writers of `series` until this transaction ends (PostgreSQL; SQLite's
+    write transaction already excludes them). Call before reading `last_in_series`."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:series))"), {"series": year_prefix}
+            text("SELECT pg_advisory_xact_lock(hashtext(:series))"), {"series": series}
         )
-    last = db.session.scalar(db.select(db.func.max(column)).where(column.startswith(year_prefix)))
-    sequence = int(last.removeprefix(year_prefix)) + 1 if last else 1
-    return f"{year_prefix}{sequence:06d}"
+
+
+def last_in_series(column, series):
+    """The highest number of `series` in `column`, as a scalar subquery (NULL when none)."""
+    return db.select(db.func.max(column)).where(column.startswith(series)).scalar_subquery()
+
+
+def following(series, last):
+    """The number after `last` (None: the first) in `series`."""
+    sequence = int(last.removeprefix(series)) + 1 if last else 1
+    return f"{series}{sequence:06d}"

@@ -46,21 +46,36 @@ def enqueue(func, *args, job_id, queue="default", timeout=300, retries=3, **kwar
     waits or runs; once it has finished or failed, the id may be used again.
     """
     queue = get_queue(queue)
-    options = {
-        "job_id": job_id,
-        "job_timeout": timeout,
-        "retry": Retry(max=retries, interval=[10, 60, 300]) if retries else None,
-        "unique": True,
-    }
+    options = _job_options(job_id, timeout, retries)
     try:
-        return queue.enqueue(func, *args, **options, **kwargs)
+        return queue.enqueue(func, *args, **options, unique=True, **kwargs)
     except DuplicateJobError:
         existing = queue.fetch_job(job_id)
     if existing is not None and not (existing.is_finished or existing.is_failed):
         return existing
     if existing is not None:
         existing.delete()
-    return queue.enqueue(func, *args, **options, **kwargs)
+    return queue.enqueue(func, *args, **options, unique=True, **kwargs)
+
+
+def enqueue_new(func, *args, job_id, queue="default", timeout=300, retries=3):
+    """Enqueue `func(*args)` under `job_id` in one round trip to Redis, for work that is new
+    by construction: `job_id` names a row the caller has just inserted, and nothing else
+    queues that id. `enqueue` first makes sure the id is free, which costs a second trip."""
+    with redis_connection().pipeline() as pipeline:
+        job = get_queue(queue).enqueue(
+            func, *args, **_job_options(job_id, timeout, retries), pipeline=pipeline
+        )
+        pipeline.execute()
+    return job
+
+
+def _job_options(job_id, timeout, retries):
+    return {
+        "job_id": job_id,
+        "job_timeout": timeout,
+        "retry": Retry(max=retries, interval=[10, 60, 300]) if retries else None,
+    }
 
 
 def limits_storage_uri(url):

@@ -20,6 +20,7 @@ from portal.models import (
     OrgKind,
     Person,
     Role,
+    SmsOrder,
     SmsPackage,
     SmsStatus,
 )
@@ -52,7 +53,7 @@ def place(age=timedelta(hours=2), **changes):
         "comment": None,
         **changes,
     }
-    order = place_order(fields).order
+    order = db.session.get(SmsOrder, place_order(fields).receipt.order_id)
     order.created_at = order.created_at - age
     db.session.commit()
     return order

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -36,3 +36,20 @@ def record(action, *, actor=None, organisation=None, subject=None, **details):
     )
     db.session.add(event)
     return event
+
+
+def insert_event(action, *, subject_type, subject_id, **details):
+    """Add an audit event to the current transaction as one Core INSERT, for a path that
+    writes its own rows that way (the public order form); the caller commits."""
+    db.session.execute(
+        INSERT_EVENT,
+        {
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "details": details,
+        },
+    )
+
+
+INSERT_EVENT = insert(AuditEvent.__table__)

@@ -49,6 +49,11 @@ def _value(field):
 
 
 class OrderForm(FlaskForm):
+    class Meta:
+        # CSRFProtect checks every post before the view runs; a token field of the form's
+        # own would sign a new token on each post, which a placed order never shows.
+        csrf = False
+
     org_kind = RadioField(
         _l("Typ av organisation"),
         choices=KIND_CHOICES,
