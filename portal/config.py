@@ -40,7 +40,7 @@ DEFAULTS = {
     "MAIL_SENDER": "SMS-portalen <noreply@sms-portalen.se>",
     "SMS_PACKAGE_SIZE": 10_000,
     "SMS_BATCH_SIZE": 250,
-    "SMS_CHUNK_SIZE": 50,
+    "SMS_CHUNK_SIZE": 100,
     "SMS_RATE_PER_SECOND": 50,
     "SMS_RETRY_MAX_AGE_SECONDS": 24 * 3600,
     "SMS_LEASE_SECONDS": 300,
