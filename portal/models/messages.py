@@ -93,7 +93,7 @@ class Recipient(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
     address: Mapped[str] = mapped_column(String(254))
     status: Mapped[RecipientStatus] = mapped_column(
