@@ -8,11 +8,12 @@ and followed by the next (invoiced) package exactly once, however many workers
 charge at the same instant.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import case, func
+from sqlalchemy import Integer, bindparam, case, func, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.billing.invoices import STOCKHOLM, stockholm_midnight
@@ -23,6 +24,7 @@ from portal.models import Message, Organisation, SmsPackage, UsageEntry
 from portal.models.base import utcnow
 
 LEDGER = UsageEntry.__table__.c
+PACKAGE = SmsPackage.__table__.c
 
 
 class Drawn(NamedTuple):
@@ -46,15 +48,20 @@ def charge(organisation_id: int, message_id: int, units: int) -> list[Drawn]:
     claimed: then a package is opened only if the units do not fit, and its audit
     event says so. A deactivated organisation's used-up package is left as it is.
 
-    The sending pipeline charges every chunk, so the usual case (the units fit in the
-    open package) costs four statements: the organisation locked (with the message's
-    owner checked in the same query), the package locked, the ledger upserted, the
-    package's `used` written.
+    The sending pipeline charges every chunk, so the usual case, units that leave the
+    open package with some to spare, is two prepared statements: the organisation
+    locked (with the message's owner checked) and the package's `used` raised where the
+    units fit, in one; the ledger upserted. Only a charge that would use the package up
+    (or finds none) goes on to lock the package and open the next.
     """
     if units < 0:
         raise ValueError(f"units must not be negative: {units}")
     if units == 0:
         return []
+    parameters = {"p_organisation": organisation_id, "p_message": message_id, "p_units": units}
+    package_id = db.session.execute(DRAW_WITH_ROOM, parameters).scalar()
+    if package_id is not None:
+        return [_add_to_ledger(organisation_id, message_id, package_id, units)]
     organisation = _locked_owner(organisation_id, message_id)
     package = locked(
         SmsPackage,
@@ -104,20 +111,65 @@ def _next_package(organisation, message_id):
     return open_package(organisation, sms_status=organisation.sms_status.value, message=message_id)
 
 
+def _draw_with_room():
+    """Raise the open package's `used` by :p_units where more than that is left; returns
+    the package's id, or nothing. The organisation's row is locked first, in the same
+    statement (a sub-select run before the package is touched), and only if the
+    message is its own. Built once: the hot path only binds its values."""
+    units = bindparam("p_units", type_=Integer)
+    owner = (
+        select(Organisation.id)
+        .join(Message, Message.organisation_id == Organisation.id)
+        .where(
+            Organisation.id == bindparam("p_organisation", type_=Integer),
+            Message.id == bindparam("p_message", type_=Integer),
+        )
+        .with_for_update(of=Organisation)
+        .scalar_subquery()
+    )
+    return (
+        update(SmsPackage.__table__)
+        .where(
+            PACKAGE.organisation_id == owner,
+            PACKAGE.closed_at.is_(None),
+            PACKAGE.size - PACKAGE.used > units,
+        )
+        .values(used=PACKAGE.used + units)
+        .returning(PACKAGE.id)
+    )
+
+
+DRAW_WITH_ROOM = _draw_with_room()
+
+
 def _add_to_ledger(organisation_id, message_id, package_id, units) -> Drawn:
     """Add `units` to the message's entry in the package, creating it if need be, in
     one statement (the entry's row stays locked until the transaction ends)."""
-    statement = upsert(UsageEntry.__table__).values(
-        organisation_id=organisation_id,
-        package_id=package_id,
-        message_id=message_id,
-        units=units,
+    statement = _ledger_upsert(db.engine.dialect.name)
+    added = db.session.execute(
+        statement,
+        {
+            "p_organisation": organisation_id,
+            "p_package": package_id,
+            "p_message": message_id,
+            "p_units": units,
+        },
     )
-    statement = statement.on_conflict_do_update(
+    return Drawn(package_id, added.scalar_one())
+
+
+@functools.cache
+def _ledger_upsert(_dialect: str):
+    statement = upsert(UsageEntry.__table__).values(
+        organisation_id=bindparam("p_organisation", type_=Integer),
+        package_id=bindparam("p_package", type_=Integer),
+        message_id=bindparam("p_message", type_=Integer),
+        units=bindparam("p_units", type_=Integer),
+    )
+    return statement.on_conflict_do_update(
         index_elements=[LEDGER.message_id, LEDGER.package_id],
         set_={"units": LEDGER.units + statement.excluded.units},
     ).returning(LEDGER.units)
-    return Drawn(package_id, db.session.execute(statement).scalar_one())
 
 
 @dataclass(frozen=True)
