@@ -282,8 +282,8 @@ def test_the_confirmation_counts_against_the_directory(client, signed_in, d, kla
     assert "Nuvarande paket #1: 500 av 10 000 SMS kvar" in page
     assert "nytt paket faktureras" not in page
     assert (
-        f"Kostnaden för SMS betalas av {d.organisation.name} (kommunen) – inte av personal, "
-        "elever eller vårdnadshavare." in page
+        f"Kostnaden för SMS debiteras {d.organisation.name} (kommunen). "
+        "Ingen kostnad tas ut av personal, elever eller vårdnadshavare." in page
     )
     assert "Bekräfta och skicka" in page and "Ändra" in page
 
@@ -297,7 +297,10 @@ def test_the_confirmation_says_when_a_new_package_is_invoiced(client, signed_in,
         f"Utskicket påbörjar paket #2, som faktureras {d.organisation.name} – "
         "nytt paket faktureras." in page
     )
-    assert "(den fristående skolan)" in page
+    assert (
+        f"Kostnaden för SMS debiteras {d.organisation.name} (friskolan). "
+        "Ingen kostnad tas ut av personal, elever eller vårdnadshavare." in page
+    )
 
 
 def test_without_sms_only_email_is_reviewed(client, signed_in, d, klass):

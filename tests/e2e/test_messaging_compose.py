@@ -48,7 +48,8 @@ def test_the_teacher_sends_an_sms_once(page, live_server, worker):
     page.get_by_role("group", name="7A").get_by_label("Vårdnadshavare").check()
     page.get_by_role("button", name="Granska").click()
     expect(page.locator("#cost-statement")).to_contain_text(
-        "inte av personal, elever eller vårdnadshavare"
+        "Kostnaden för SMS debiteras Exempelkommun (kommunen). "
+        "Ingen kostnad tas ut av personal, elever eller vårdnadshavare."
     )
     expect(page.locator("#confirm-sms")).to_contain_text("× 1 SMS")
     page.screenshot(path=str(SCREENSHOTS / "e2e-messaging-review.png"), full_page=True)
