@@ -285,7 +285,8 @@ def test_the_confirmation_counts_against_the_directory(client, signed_in, d, kla
         f"Kostnaden för SMS debiteras {d.organisation.name} (kommunen). "
         "Ingen kostnad tas ut av personal, elever eller vårdnadshavare." in page
     )
-    assert "Bekräfta och skicka" in page and "Ändra" in page
+    assert '<button class="button" type="submit">Bekräfta och skicka</button>' in page
+    assert 'hx-target="#compose">Avbryt</button>' in page
 
 
 def test_the_confirmation_says_when_a_new_package_is_invoiced(client, signed_in, d, klass):
@@ -325,11 +326,13 @@ def test_nothing_picked_is_a_422(client, signed_in):
     assert "Välj minst en mottagargrupp." in text(response)
 
 
-def test_change_returns_to_the_editor_with_everything_kept(client, signed_in, klass):
-    data = reviewed(client, klass, subject="Rad ett\nrad två")
+def test_avbryt_returns_to_the_editor_with_everything_kept(client, signed_in, klass):
+    data = reviewed(client, klass, subject="Rad ett\nrad två", body="Ta med\nmatsäck.")
     response = client.post("/messages/new", data=data, headers=HTMX)
     page = text(response)
+    assert response.status_code == 200 and 'id="confirm-title"' not in page
     assert "Rad ett\nrad två</textarea>" in page
+    assert "Ta med\nmatsäck.</textarea>" in page
     assert f'name="group-{klass.id}" value="guardians" checked' in page
     assert 'name="sms" value="y" checked' in page
 
