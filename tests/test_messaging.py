@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from portal.auth.passwords import set_password
 from portal.extensions import db
 from portal.models import (
     Channel,
@@ -21,6 +22,7 @@ from portal.models.base import utcnow
 from portal.recipients.frozen import recipient_counts
 from tests.conftest import AuthActions, csrf_token
 from tests.directory_builders import Directory
+from tests.factories import Factory
 
 HTMX = {"HX-Request": "true"}
 
@@ -160,7 +162,34 @@ def test_a_forged_sms_field_is_refused(client, signed_in, d, klass):
     assert client.get("/messages/new?sms=1").status_code == 422
     counter = client.post("/messages/counter", data={"csrf_token": token(client), "subject": "x"})
     assert counter.status_code == 404
+    sent = client.post("/messages/send", data={**form(client, klass), "key": "k", "digest": "d"})
+    assert sent.status_code == 422
+    assert "SMS är inte aktiverat för din organisation." in text(sent)
     assert messages() == []
+
+
+def test_sms_deactivated_after_the_review_is_refused_at_confirm(client, signed_in, d, klass):
+    data = reviewed(client, klass)
+    update(d.organisation, sms_status=SmsStatus.DEACTIVATED)
+    response = client.post("/messages/send", data=data)
+    assert response.status_code == 422
+    assert "SMS är inte aktiverat för din organisation." in text(response)
+    assert messages() == []
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.PRINCIPAL, Role.ADMIN])
+def test_staff_principals_and_admins_may_compose(client, auth, d, school, role):
+    sender = d.staff(school, role=role) if role != Role.ADMIN else d.admin()
+    set_password(sender, Factory.PASSWORD)
+    db.session.commit()
+    auth.login(sender.email)
+    response = client.get("/messages/new")
+    page = text(response)
+    assert response.status_code == 200
+    assert '<label class="label" for="subject">Rubrik</label>' in page
+    assert '<label class="label" for="body">Meddelande</label>' in page
+    assert '<label for="sms">Skicka även som SMS</label>' in page
+    assert 'type="checkbox" id="school-' in page or 'type="checkbox" id="org-' in page
 
 
 def test_the_picker_offers_what_the_sender_may_reach(client, signed_in, klass, school):
