@@ -138,6 +138,14 @@ def test_png_and_jpeg_are_accepted_by_content(app, kind, content_type):
     assert checked.filename == ("foto.png" if kind == "PNG" else "foto.jpg")
 
 
+def test_five_mb_is_the_limit(app):
+    assert MAX_BYTES == 5 * 1024 * 1024
+    exactly = image() + b"\0" * (MAX_BYTES - len(image()))
+    assert check_image("stor.png", exactly).data == exactly
+    with pytest.raises(ImageRefused, match="är större än 5 MB"):
+        check_image("stor.png", exactly + b"\0")
+
+
 @pytest.mark.parametrize(
     ("name", "data", "words"),
     [
