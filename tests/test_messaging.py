@@ -387,6 +387,21 @@ def test_confirming_creates_a_queued_message_with_frozen_recipients(client, sign
     assert "Föräldramöte på torsdag" in text(client.get("/messages"))
 
 
+def test_browser_line_breaks_are_one_lf_from_review_to_the_message(client, signed_in, klass):
+    """A browser submits every line break as CRLF, also those in the confirmation's
+    hidden fields: each counts as one septet, the digest still matches and the message
+    keeps LF."""
+    data = form(client, klass, subject="a" * 79 + "\r\n" + "b" * 80, body="Hej\r\npå dig")
+    page = text(client.post("/messages/review", data=data, headers=HTMX))
+    assert "3 mottagare × 1 SMS = 3 SMS" in page
+    shown = hidden_fields(page)
+    assert shown["subject"] == data["subject"].replace("\r\n", "\n")
+    confirm = {**data, "key": shown["key"], "digest": shown["digest"]}  # CRLF, as posted
+    assert client.post("/messages/send", data=confirm).status_code == 303
+    (message,) = messages()
+    assert (message.subject, message.body) == ("a" * 79 + "\n" + "b" * 80, "Hej\npå dig")
+
+
 def test_htmx_confirm_redirects_the_browser(client, signed_in, klass):
     response = client.post("/messages/send", data=reviewed(client, klass), headers=HTMX)
     assert response.status_code == 204
