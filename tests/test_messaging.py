@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from portal.auth.passwords import set_password
 from portal.extensions import db
 from portal.models import (
     Channel,
@@ -21,6 +22,7 @@ from portal.models.base import utcnow
 from portal.recipients.frozen import recipient_counts
 from tests.conftest import AuthActions, csrf_token
 from tests.directory_builders import Directory
+from tests.factories import Factory
 
 HTMX = {"HX-Request": "true"}
 
@@ -160,7 +162,34 @@ def test_a_forged_sms_field_is_refused(client, signed_in, d, klass):
     assert client.get("/messages/new?sms=1").status_code == 422
     counter = client.post("/messages/counter", data={"csrf_token": token(client), "subject": "x"})
     assert counter.status_code == 404
+    sent = client.post("/messages/send", data={**form(client, klass), "key": "k", "digest": "d"})
+    assert sent.status_code == 422
+    assert "SMS är inte aktiverat för din organisation." in text(sent)
     assert messages() == []
+
+
+def test_sms_deactivated_after_the_review_is_refused_at_confirm(client, signed_in, d, klass):
+    data = reviewed(client, klass)
+    update(d.organisation, sms_status=SmsStatus.DEACTIVATED)
+    response = client.post("/messages/send", data=data)
+    assert response.status_code == 422
+    assert "SMS är inte aktiverat för din organisation." in text(response)
+    assert messages() == []
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.PRINCIPAL, Role.ADMIN])
+def test_staff_principals_and_admins_may_compose(client, auth, d, school, role):
+    sender = d.staff(school, role=role) if role != Role.ADMIN else d.admin()
+    set_password(sender, Factory.PASSWORD)
+    db.session.commit()
+    auth.login(sender.email)
+    response = client.get("/messages/new")
+    page = text(response)
+    assert response.status_code == 200
+    assert '<label class="label" for="subject">Rubrik</label>' in page
+    assert '<label class="label" for="body">Meddelande</label>' in page
+    assert '<label for="sms">Skicka även som SMS</label>' in page
+    assert 'type="checkbox" id="school-' in page or 'type="checkbox" id="org-' in page
 
 
 def test_the_picker_offers_what_the_sender_may_reach(client, signed_in, klass, school):
@@ -282,10 +311,11 @@ def test_the_confirmation_counts_against_the_directory(client, signed_in, d, kla
     assert "Nuvarande paket #1: 500 av 10 000 SMS kvar" in page
     assert "nytt paket faktureras" not in page
     assert (
-        f"Kostnaden för SMS betalas av {d.organisation.name} (kommunen) – inte av personal, "
-        "elever eller vårdnadshavare." in page
+        f"Kostnaden för SMS debiteras {d.organisation.name} (kommunen). "
+        "Ingen kostnad tas ut av personal, elever eller vårdnadshavare." in page
     )
-    assert "Bekräfta och skicka" in page and "Ändra" in page
+    assert '<button class="button" type="submit">Bekräfta och skicka</button>' in page
+    assert 'hx-target="#compose">Avbryt</button>' in page
 
 
 def test_the_confirmation_says_when_a_new_package_is_invoiced(client, signed_in, d, klass):
@@ -297,7 +327,10 @@ def test_the_confirmation_says_when_a_new_package_is_invoiced(client, signed_in,
         f"Utskicket påbörjar paket #2, som faktureras {d.organisation.name} – "
         "nytt paket faktureras." in page
     )
-    assert "(den fristående skolan)" in page
+    assert (
+        f"Kostnaden för SMS debiteras {d.organisation.name} (friskolan). "
+        "Ingen kostnad tas ut av personal, elever eller vårdnadshavare." in page
+    )
 
 
 def test_without_sms_only_email_is_reviewed(client, signed_in, d, klass):
@@ -322,11 +355,13 @@ def test_nothing_picked_is_a_422(client, signed_in):
     assert "Välj minst en mottagargrupp." in text(response)
 
 
-def test_change_returns_to_the_editor_with_everything_kept(client, signed_in, klass):
-    data = reviewed(client, klass, subject="Rad ett\nrad två")
+def test_avbryt_returns_to_the_editor_with_everything_kept(client, signed_in, klass):
+    data = reviewed(client, klass, subject="Rad ett\nrad två", body="Ta med\nmatsäck.")
     response = client.post("/messages/new", data=data, headers=HTMX)
     page = text(response)
+    assert response.status_code == 200 and 'id="confirm-title"' not in page
     assert "Rad ett\nrad två</textarea>" in page
+    assert "Ta med\nmatsäck.</textarea>" in page
     assert f'name="group-{klass.id}" value="guardians" checked' in page
     assert 'name="sms" value="y" checked' in page
 
@@ -350,6 +385,21 @@ def test_confirming_creates_a_queued_message_with_frozen_recipients(client, sign
     assert "Köad" in page and "Föräldramöte på torsdag" in page
     assert 'id="total-sms">3</td>' in page and 'id="count-sms-pending">3</td>' in page
     assert "Föräldramöte på torsdag" in text(client.get("/messages"))
+
+
+def test_browser_line_breaks_are_one_lf_from_review_to_the_message(client, signed_in, klass):
+    """A browser submits every line break as CRLF, also those in the confirmation's
+    hidden fields: each counts as one septet, the digest still matches and the message
+    keeps LF."""
+    data = form(client, klass, subject="a" * 79 + "\r\n" + "b" * 80, body="Hej\r\npå dig")
+    page = text(client.post("/messages/review", data=data, headers=HTMX))
+    assert "3 mottagare × 1 SMS = 3 SMS" in page
+    shown = hidden_fields(page)
+    assert shown["subject"] == data["subject"].replace("\r\n", "\n")
+    confirm = {**data, "key": shown["key"], "digest": shown["digest"]}  # CRLF, as posted
+    assert client.post("/messages/send", data=confirm).status_code == 303
+    (message,) = messages()
+    assert (message.subject, message.body) == ("a" * 79 + "\n" + "b" * 80, "Hej\npå dig")
 
 
 def test_htmx_confirm_redirects_the_browser(client, signed_in, klass):

@@ -1,5 +1,5 @@
 """Images for the e-mail (issue #6, point 1): checked by content, uploaded with the compose
-form, carried as tokens through review and "Ändra", bound to the message on confirm, and
+form, carried as tokens through review and "Avbryt", bound to the message on confirm, and
 only ever the sender's own."""
 
 import io
@@ -138,6 +138,14 @@ def test_png_and_jpeg_are_accepted_by_content(app, kind, content_type):
     assert checked.filename == ("foto.png" if kind == "PNG" else "foto.jpg")
 
 
+def test_five_mb_is_the_limit(app):
+    assert MAX_BYTES == 5 * 1024 * 1024
+    exactly = image() + b"\0" * (MAX_BYTES - len(image()))
+    assert check_image("stor.png", exactly).data == exactly
+    with pytest.raises(ImageRefused, match="är större än 5 MB"):
+        check_image("stor.png", exactly + b"\0")
+
+
 @pytest.mark.parametrize(
     ("name", "data", "words"),
     [
@@ -237,7 +245,7 @@ def test_other_errors_keep_the_uploaded_images(client, signed_in, klass):
     assert 'type="checkbox" id="attachment-1" name="attachment"' in page(response)
 
 
-def test_change_keeps_the_images_and_unticking_removes_one(client, signed_in, klass):
+def test_avbryt_keeps_the_images_and_unticking_removes_one(client, signed_in, klass):
     data = compose(client, klass, [upload(image(), "a.png"), upload(image(), "b.png")])
     confirmation = page(client.post("/messages/review", data=data, headers=HTMX))
     first, second = tokens_in(confirmation)

@@ -216,6 +216,7 @@ def test_cancel_stops_the_pending_and_leaves_the_rest(client, signed_in, d):
     assert "Utskicket är avbrutet. 3 mottagare får inte meddelandet." in page
     assert ">Avbruten</strong>" in page and "Avbryt utskick" not in page
     assert 'id="cancelled-at"' in page
+    assert 'id="count-email-cancelled">2</td>' in page and 'id="count-sms-cancelled">1</td>' in page
 
 
 def test_cancel_by_htmx_redirects_the_browser(client, signed_in, d):

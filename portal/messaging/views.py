@@ -95,8 +95,8 @@ def _labels():
 @role_required(*SENDERS)
 @body_limit(UPLOAD_LIMIT)
 def new():
-    """The editor; a POST (the SMS checkbox, "Ändra") re-renders it with the values kept,
-    and keeps any images chosen meanwhile."""
+    """The editor; a POST (the SMS checkbox, "Avbryt" on the confirmation) re-renders it
+    with the values kept, and keeps any images chosen meanwhile."""
     formdata = request.form if request.method == "POST" else request.args
     form = ComposeForm(formdata=formdata, organisation=current_user.organisation)
     status = 200

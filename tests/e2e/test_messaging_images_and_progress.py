@@ -1,5 +1,5 @@
 """Images and the message page in Chromium: the demo teacher attaches images (they stay
-through review, "Ändra" and the SMS view), sends, watches the progress panel poll, and
+through review, "Avbryt" and the SMS view), sends, watches the progress panel poll, and
 cancels the queued message with "Avbryt utskick". No worker runs: the message stays
 queued until it is cancelled."""
 
@@ -58,7 +58,7 @@ def test_images_travel_with_the_message_and_it_can_be_cancelled(page, live_serve
     page.get_by_role("button", name="Granska").click()
     expect(page.locator("#confirm-images")).to_contain_text("skogen.png")
     expect(page.locator("#confirm-images")).to_contain_text("sjon.png")
-    page.get_by_role("button", name="Ändra").click()
+    page.get_by_role("button", name="Avbryt", exact=True).click()
     expect(page.get_by_label("skogen.png")).to_be_checked()
     page.screenshot(path=str(SCREENSHOTS / "e2e-messaging-images.png"), full_page=True)
 
