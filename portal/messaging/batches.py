@@ -9,13 +9,14 @@ billing them and claiming the next chunk are committed together.
 """
 
 import functools
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, case, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql
 
 from portal.billing.usage import charge
@@ -229,9 +230,9 @@ def _in_batch():
 
 
 def _store(outcomes: list[Outcome], now: datetime) -> None:
-    """Write the outcomes of still-claimed rows: on PostgreSQL one UPDATE joined to
-    the outcomes as arrays (one statement however long the chunk), on SQLite the same
-    UPDATE executed for each row (in-process, where a statement costs no round trip)."""
+    """Write the outcomes of still-claimed rows in one UPDATE however long the chunk,
+    joined to the outcomes: as arrays on PostgreSQL, as a JSON array on SQLite (each
+    value already in the form the column stores)."""
     rows = [
         {
             "row_id": outcome.id,
@@ -249,11 +250,18 @@ def _store(outcomes: list[Outcome], now: datetime) -> None:
         columns = {name: [row[name] for row in rows] for name in _STORED_TYPES}
         db.session.execute(_STORE_ARRAYS, {**columns, "p_now": now})
     else:
-        db.session.execute(
-            _STORE_ROW,
-            [{**row, "p_now": now} for row in rows],
-            execution_options={"synchronize_session": False},
-        )
+        stored = _stored_forms(db.engine.dialect)
+        table = [[stored[name](row[name]) for name in _STORED_TYPES] for row in rows]
+        db.session.execute(_STORE_JSON, {"outcomes": json.dumps(table), "p_now": now})
+
+
+@functools.cache
+def _stored_forms(dialect):
+    """For each outcome column, what turns a value into the form the column stores."""
+    return {
+        name: type_.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+        for name, type_ in _STORED_TYPES.items()
+    }
 
 
 def _stored(source):
@@ -285,7 +293,13 @@ _STORED_TYPES = {
     "new_sent_at": R.sent_at.type,
     "tried": Integer(),
 }
-_STORE_ROW = _stored({name: bindparam(name, type_=type_) for name, type_ in _STORED_TYPES.items()})
+_OUTCOME_ROWS = func.json_each(bindparam("outcomes")).table_valued("value").alias("outcome")
+_STORE_JSON = _stored(
+    {
+        name: func.json_extract(_OUTCOME_ROWS.c.value, literal_column(f"'$[{index}]'"))
+        for index, name in enumerate(_STORED_TYPES)
+    }
+)
 _OUTCOMES = (
     func.unnest(
         *(bindparam(name, type_=postgresql.ARRAY(type_)) for name, type_ in _STORED_TYPES.items())
