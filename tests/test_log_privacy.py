@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 
 from portal.logs import JsonFormatter, PersonalDataFilter, PortalHandler, install, mask_text
+from tests.test_login_throttling import attempt, token_of
 
 
 @pytest.mark.parametrize(
@@ -92,6 +93,20 @@ def test_tracebacks_are_masked(make_app, root_handler):
     text = stream.getvalue()
     assert "Traceback" in text and "ValueError: no such number: ********67" in text
     assert "0701234567" not in text and "kalle@" not in text
+
+
+def test_a_library_line_with_an_address_is_masked(make_app, root_handler, make, caplog):
+    """Flask-Limiter logs the key of a limit it enforces: for the login, the address."""
+    _handler, stream = root_handler
+    caplog.set_level(logging.INFO)  # as in production, where the root logs INFO
+    client = make_app().test_client()
+    person = make.person(email="kerstin.holm@example.se")
+    token = token_of(client)
+    for _ in range(6):
+        attempt(client, token, person.email)
+    line = next(line for line in stream.getvalue().splitlines() if "exceeded" in line)
+    assert "login-email:***@example.se" in line
+    assert "kerstin" not in stream.getvalue()
 
 
 def test_a_bad_format_call_is_still_logged_masked(make_app, root_handler):
