@@ -2,7 +2,8 @@
 
 `load(instance_path, overrides)` is called once by the application factory. It
 never reads anything but the environment and the instance folder, and it refuses
-to start a production deployment with a missing or weak SECRET_KEY.
+to start a production deployment with a missing or weak SECRET_KEY (short, or a repeated
+word), the console provider or SQLite unless explicitly allowed.
 """
 
 import os
@@ -13,6 +14,9 @@ from portal.sms.sender import is_valid_sender
 
 PROVIDERS = ("console", "46elks")
 MIN_SECRET_KEY_LENGTH = 32
+# A repeated word or character ("changeme" × 4) is long but guessable; a random key of
+# 32 hexadecimal digits has fewer than 8 different characters about once in 10 million.
+MIN_SECRET_KEY_DISTINCT = 8
 POSITIVE_INTEGERS = (
     "SMS_PACKAGE_SIZE",
     "SMS_BATCH_SIZE",
@@ -148,10 +152,15 @@ def database_url(url, instance):
 
 def _secret_key(value, instance, production):
     if production:
-        if not value or len(value) < MIN_SECRET_KEY_LENGTH:
+        if (
+            not value
+            or len(value) < MIN_SECRET_KEY_LENGTH
+            or len(set(value)) < MIN_SECRET_KEY_DISTINCT
+        ):
             raise ConfigError(
                 f"PORTAL_ENV=production needs SECRET_KEY of at least "
-                f"{MIN_SECRET_KEY_LENGTH} random characters."
+                f"{MIN_SECRET_KEY_LENGTH} random characters, for example from "
+                f'python -c "import secrets; print(secrets.token_urlsafe(48))".'
             )
         return value
     if value:

@@ -14,10 +14,14 @@ from datetime import UTC, datetime
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
-# +46701234567, +46 70 123 45 67, 0046701234567, 070-123 45 67, 08-123 456 78, 46701234567:
-# at least eight digits. A national number never starts 00 unless a country code follows,
-# so zero-padded serials (SMS-2026-000001) are left alone.
-PHONE = re.compile(r"(?<![\w+])(?:\+[1-9]|00[1-9]|0[1-9]|46[ -]?7)(?:[ -]?\d){6,14}(?![\w@]|-\w)")
+# +46701234567, +46 70 123 45 67, 0046701234567, 070-123 45 67, 08-123 456 78, 46701234567,
+# +46 (0)70-123 45 67, (070) 123 45 67: at least eight digits. A national number never
+# starts 00 unless a country code follows, so zero-padded serials (SMS-2026-000001) are
+# left alone.
+PHONE = re.compile(
+    r"(?<![\w+])(?:\+[1-9]|00[1-9]|\(?0[1-9]|46[ -]?7)"
+    r"(?:(?:[ -]|\)[ -]?|[ -]?\(0\)[ -]?)?\d){6,14}(?![\w@]|-\w)"
+)
 EMAIL = re.compile(r"[\w.%+-]+@((?:[\w-]+\.)+[\w-]{2,})", re.UNICODE)
 
 

@@ -1,10 +1,13 @@
 """The operators' audit log: newest first, filters, Swedish labels, no protected names."""
 
+import ast
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from portal.audit.labels import ACTION_LABELS
 from portal.extensions import db
 from portal.models import AuditEvent, Role
 from portal.models.base import utcnow
@@ -183,9 +186,12 @@ def test_sign_ins_and_failed_attempts_are_in_the_log(client, operator, make, app
     AuthActions(other).login(person.email, "fel-lösenord")
     AuthActions(other).login("ingen-alls@example.se", "fel")
     AuthActions(other).login(person.email)
+    AuthActions(other).logout()
 
     html = client.get("/admin/audit").get_data(as_text=True)
-    newest, failed_unknown, failed_known = rows(html)
+    signed_out, newest, failed_unknown, failed_known = rows(html)
+    assert "Utloggning" in signed_out and "Ingrid Ek" in signed_out
+    assert "Inloggningskommun" in signed_out and "IP-adress 127.0.0.1" in signed_out
     assert "Inloggning" in newest and "Ingrid Ek" in newest and "Inloggningskommun" in newest
     assert "Misslyckad inloggning" in failed_known and "Ingrid Ek" in failed_known
     assert "Misslyckad inloggning" in failed_unknown and "Systemet" in failed_unknown
@@ -193,3 +199,41 @@ def test_sign_ins_and_failed_attempts_are_in_the_log(client, operator, make, app
     assert "ingen-alls" not in html  # the typed address is not recorded
     filtered = client.get("/admin/audit?action=login.failed").get_data(as_text=True)
     assert len(rows(filtered)) == 2
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Functions that write an audit event, besides the model's own (imported under any name).
+SIGN_IN_RECORDERS = {"record_login", "_record_sign_in_event"}
+
+
+def recorded_actions():
+    """Every action the code records: the string constants in the first argument of each
+    call to portal.models.audit's functions (or the sign-in recorders)."""
+    actions = set()
+    for path in sorted([*ROOT.glob("portal/**/*.py"), *ROOT.glob("jobs/**/*.py")]):
+        tree = ast.parse(path.read_text())
+        recorders = SIGN_IN_RECORDERS | {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "portal.models.audit"
+            for alias in node.names
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and node.args and _called(node) in recorders:
+                actions |= {
+                    constant.value
+                    for constant in ast.walk(node.args[0])
+                    if isinstance(constant, ast.Constant) and isinstance(constant.value, str)
+                }
+    return actions
+
+
+def _called(call):
+    return call.func.id if isinstance(call.func, ast.Name) else None
+
+
+def test_every_recorded_action_has_a_swedish_name():
+    """The log names every state change in words; a new action needs its label."""
+    actions = recorded_actions()
+    assert {"order.approved", "message.sent", "login.failed", "profile.mobile_removed"} <= actions
+    assert sorted(actions - ACTION_LABELS.keys()) == []

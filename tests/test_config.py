@@ -43,7 +43,7 @@ def test_production_refuses_missing_or_weak_secret_key(tmp_path, monkeypatch, se
 
 def test_production_has_secure_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("SECRET_KEY", "k4Qz9wX2vL7mR3pT8nB1yC6fJ0sD5gHa")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
     monkeypatch.setenv("ALLOW_CONSOLE_PROVIDER", "1")
     config = load(tmp_path)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 
 from portal.logs import JsonFormatter, PersonalDataFilter, PortalHandler, install, mask_text
+from tests.test_login_throttling import attempt, token_of
 
 
 @pytest.mark.parametrize(
@@ -21,6 +22,11 @@ from portal.logs import JsonFormatter, PersonalDataFilter, PortalHandler, instal
         ("08-123 456 78", "**-*** *** 78"),
         ("46701234567", "*********67"),
         ("till +4915123456789.", "till +49*********89."),
+        ("+46 (0)70-123 45 67", "+46 (*)**-*** ** 67"),
+        ("+46(0)701234567", "+46(*)*******67"),
+        ("ring (070) 123 45 67", "ring (***) *** ** 67"),
+        ("(08) 123 456 78", "(**) *** *** 78"),
+        ("nummer: (0701234567)", "nummer: (********67)"),
         ("anna.svensson@skola.se", "***@skola.se"),
         ("Ärende från åsa.öberg+sms@kommun.example.se", "Ärende från ***@kommun.example.se"),
         ("0701234567@sms.example", "***@sms.example"),
@@ -42,6 +48,8 @@ def test_numbers_and_addresses_are_masked(text, masked):
         "01234567-89ab-cdef-0123-456789abcdef",
         "4 500,00 kr för 10000 SMS",
         "took 0.125 s",
+        "retried (0) times",
+        "(01234567-89ab-cdef)",
     ],
 )
 def test_other_numbers_are_left_alone(text):
@@ -85,6 +93,20 @@ def test_tracebacks_are_masked(make_app, root_handler):
     text = stream.getvalue()
     assert "Traceback" in text and "ValueError: no such number: ********67" in text
     assert "0701234567" not in text and "kalle@" not in text
+
+
+def test_a_library_line_with_an_address_is_masked(make_app, root_handler, make, caplog):
+    """Flask-Limiter logs the key of a limit it enforces: for the login, the address."""
+    _handler, stream = root_handler
+    caplog.set_level(logging.INFO)  # as in production, where the root logs INFO
+    client = make_app().test_client()
+    person = make.person(email="kerstin.holm@example.se")
+    token = token_of(client)
+    for _ in range(6):
+        attempt(client, token, person.email)
+    line = next(line for line in stream.getvalue().splitlines() if "exceeded" in line)
+    assert "login-email:***@example.se" in line
+    assert "kerstin" not in stream.getvalue()
 
 
 def test_a_bad_format_call_is_still_logged_masked(make_app, root_handler):
@@ -131,6 +153,17 @@ def test_production_logs_are_masked_json_lines():
     assert first["time"].endswith("+00:00")
     assert second["message"] == "crash for ***@example.se"
     assert "RuntimeError: provider said ********67" in second["exception"]
+
+
+def test_the_factory_logs_json_in_production_only(make_app, database_url):
+    allowances = {"ALLOW_CONSOLE_PROVIDER": True, "ALLOW_SQLITE": database_url.startswith("sqlite")}
+    with bare_root_logger() as root:
+        make_app()
+        (handler,) = root.handlers
+        assert not isinstance(handler.formatter, JsonFormatter)
+        make_app(PORTAL_ENV="production", **allowances)
+        assert isinstance(handler.formatter, JsonFormatter)
+        assert any(isinstance(f, PersonalDataFilter) for f in handler.filters)
 
 
 def test_development_logs_are_plain_text_and_install_is_idempotent():

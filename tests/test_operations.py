@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from rq import Queue
 
+from jobs.sending import dispatch
+from jobs.worker import build_worker
 from portal.extensions import db
 from portal.models import AuditEvent, Channel, MessageStatus, RecipientStatus, Role
 from portal.operations import metrics, status
@@ -138,6 +140,17 @@ def test_provider_statistics_on_the_page(client, operator):
     assert ">30<" in html
     assert "10,0\u00a0%" in html
     assert "200 ms" in html
+
+
+def test_the_sending_pipeline_counts_its_provider_calls(sending):
+    """What the page shows comes from real sending: every SMS offered, refusals as errors."""
+    message = sending.message(recipients=5)
+    sending.server.reject(sending.numbers[2], 400, "Invalid to number")
+    dispatch(message.id)
+    build_worker(sending.app).work(burst=True)
+    stats = metrics.provider_stats()
+    assert (stats.calls, stats.errors) == (5, 1)
+    assert stats.seconds > 0
 
 
 def test_nothing_is_recorded_for_no_calls(app):

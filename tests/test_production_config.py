@@ -5,6 +5,7 @@ import pytest
 from portal.config import ConfigError, load
 
 POSTGRES = "postgresql://portal@db.internal/portal"
+STRONG_SECRET = "hT3kQ9vXw2LzR8mNpB4yC6fJ1sD7gK0aE5uV"
 
 
 @pytest.fixture
@@ -12,7 +13,7 @@ def production(monkeypatch):
     for name in ("DATABASE_URL", "SMS_PROVIDER", "ALLOW_CONSOLE_PROVIDER", "ALLOW_SQLITE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PORTAL_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
     monkeypatch.setenv("SMS_PROVIDER", "46elks")
     monkeypatch.setenv("ELKS_API_USERNAME", "u1")
     monkeypatch.setenv("ELKS_API_PASSWORD", "p1")
@@ -44,6 +45,20 @@ def test_sqlite_is_refused(tmp_path, production, url):
         load(tmp_path)
     production.setenv("ALLOW_SQLITE", "true")
     assert load(tmp_path)["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:")
+
+
+@pytest.mark.parametrize(
+    "secret", ["short", "s" * 48, "changeme" * 4, "secret-secret-secret-secret-secret"]
+)
+def test_a_weak_secret_is_refused(tmp_path, production, secret):
+    production.setenv("SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match="SECRET_KEY of at least 32 random characters"):
+        load(tmp_path)
+
+
+def test_a_random_hexadecimal_secret_is_accepted(tmp_path, production):
+    production.setenv("SECRET_KEY", "9f3a1c07e4b2d85f6a0c9e1b7d3f2a48")
+    assert load(tmp_path)["SECRET_KEY"] == "9f3a1c07e4b2d85f6a0c9e1b7d3f2a48"
 
 
 def test_the_weak_secret_is_still_refused_first(tmp_path, production):

@@ -1,11 +1,22 @@
 """Security headers on every kind of response: public and signed-in pages, HTMX
 fragments, error pages, static files and the webhook; HSTS only in production."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from portal.models import Role
 from portal.security import CONTENT_SECURITY_POLICY
 from tests.conftest import AuthActions, csrf_token
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# What the policy would refuse to run: a <script> without src, a <style> element, a style
+# attribute, an on…= handler, hx-on, a javascript: URL or an hx-vals 'js:' expression.
+INLINE_CODE = re.compile(
+    r"<script(?![^>]*\ssrc=)|<style|\sstyle=|\son[a-z]+=|hx-on|javascript:|\bjs:",
+    re.IGNORECASE,
+)
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -112,6 +123,15 @@ def test_hsts_only_in_production(make_app, database_url):
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
+def session_cookie_flags(response):
+    cookie = next(
+        value
+        for value in response.headers.getlist("Set-Cookie")
+        if value.startswith("portal_session=")
+    )
+    return {part.strip().lower() for part in cookie.split(";")[1:]}
+
+
 def test_production_session_cookie_is_secure_httponly_and_lax(make_app, database_url, make):
     app = make_app(
         PORTAL_ENV="production",
@@ -121,13 +141,14 @@ def test_production_session_cookie_is_secure_httponly_and_lax(make_app, database
     person = make.person()
     response = AuthActions(app.test_client()).login(person.email)
     assert response.status_code == 302
-    cookie = next(
-        value
-        for value in response.headers.getlist("Set-Cookie")
-        if value.startswith("portal_session=")
-    )
-    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
-    assert {"secure", "httponly", "samesite=lax"} <= flags
+    assert {"secure", "httponly", "samesite=lax"} <= session_cookie_flags(response)
+
+
+def test_outside_production_the_cookie_works_over_plain_http(auth, make):
+    """Development runs on http://: a Secure cookie would never come back."""
+    flags = session_cookie_flags(auth.login(make.person().email))
+    assert {"httponly", "samesite=lax"} <= flags
+    assert "secure" not in flags
 
 
 def test_pages_carry_no_inline_script_or_style(client, auth, make):
@@ -140,3 +161,18 @@ def test_pages_carry_no_inline_script_or_style(client, auth, make):
         assert " onclick=" not in html and "hx-on" not in html and "javascript:" not in html
         assert '"allowEval": false' in html
         assert '"includeIndicatorStyles": false' in html
+
+
+def test_no_template_carries_inline_script_or_style():
+    """Every template, not just the pages above: the policy would refuse inline code, so
+    a page using it would break in the browser. E-mail bodies are not web pages."""
+    found = [
+        f"{path.relative_to(TEMPLATES)}: {match.group()}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        if path.parent.name != "mail"
+        for match in INLINE_CODE.finditer(path.read_text())
+    ]
+    assert found == []
+    assert INLINE_CODE.search('<script src="/static/x.js" defer></script>') is None
+    for inline in ("<script>", '<p style="x">', '<a onclick="x">', "hx-on:click", "js:{a:1}"):
+        assert INLINE_CODE.search(inline), inline

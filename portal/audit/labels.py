@@ -23,6 +23,9 @@ ACTION_LABELS = {
     "demo.seeded": _l("Demodata inlagd"),
     "login.succeeded": _l("Inloggning"),
     "login.failed": _l("Misslyckad inloggning"),
+    "login.signed_out": _l("Utloggning"),
+    "profile.mobile_changed": _l("Mobilnummer ändrat"),
+    "profile.mobile_removed": _l("Mobilnummer borttaget"),
     "person.erased": _l("Kontaktuppgifter borttagna"),
     "job.requeued": _l("Misslyckat jobb körs igen"),
 }

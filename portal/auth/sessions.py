@@ -39,9 +39,10 @@ def sign_in(person):
 
 
 def sign_out(person):
-    """End this and every other session of `person`; commits."""
+    """End this and every other session of `person`, audited; commits."""
     with write_transaction():
         end_sessions(person)
+        _record_sign_in_event("login.signed_out", person)
     kept = {name: session[name] for name in KEPT_ACROSS_SIGN_IN if name in session}
     logout_user()
     session.clear()
@@ -64,10 +65,14 @@ def record_login(action, person):
     A write transaction of its own: the request has read before, and on SQLite a read
     transaction cannot turn into a write once another process has written."""
     with write_transaction():
-        record(
-            action,
-            actor=person,
-            organisation=person.organisation if person is not None else None,
-            subject=person,
-            ip=request.remote_addr,
-        )
+        _record_sign_in_event(action, person)
+
+
+def _record_sign_in_event(action, person):
+    record(
+        action,
+        actor=person,
+        organisation=person.organisation if person is not None else None,
+        subject=person,
+        ip=request.remote_addr,
+    )

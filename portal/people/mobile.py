@@ -29,11 +29,16 @@ def change_mobile(person, mobile):
     previous = person.mobile
     person.mobile = mobile
     person.mobile_rejected = None
-    action = "profile.mobile_changed" if mobile else "profile.mobile_removed"
     details = {"previous": mask(previous)}
     if mobile:
         details["mobile"] = mask(mobile)
-    record(action, actor=person, organisation=person.organisation, subject=person, **details)
+    record(
+        "profile.mobile_changed" if mobile else "profile.mobile_removed",
+        actor=person,
+        organisation=person.organisation,
+        subject=person,
+        **details,
+    )
     return True
 
 
