@@ -4,7 +4,8 @@
 enqueues `send_batch` for each (job ids `send-<message>-<channel>-<batch>`). A batch job
 claims SMS_CHUNK_SIZE recipients at a time, offers them to the provider (SMS) or the
 mail server (e-mail) with no database transaction open, then records the answers and
-bills the accepted SMS parts in one short transaction. A chunk is the most a killed
+bills the accepted SMS parts in one short transaction, in a thread of its own while the
+next chunk is sent (`portal.messaging.recorder`). Those two chunks are the most a killed
 worker can leave sent-but-unrecorded (and so send twice after `reconcile`).
 
 Transient errors defer a recipient with backoff; short waits are slept through in the
@@ -14,6 +15,7 @@ recipient at once with the provider's reason, unbilled.
 
 import logging
 import time
+from collections import deque
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -25,6 +27,7 @@ from portal.messaging import batches
 from portal.messaging.batches import Claimed, MessageFacts, deferred, failed, released, sent
 from portal.messaging.dispatch import QUEUE
 from portal.messaging.email import Deferred, DeliveryInterrupted, deliver_emails
+from portal.messaging.recorder import Recorder
 from portal.models import Attachment, Channel, Message, Organisation
 from portal.models.base import utcnow
 from portal.operations.metrics import record_provider_calls
@@ -79,12 +82,10 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     the message done."""
     channel = Channel(channel)
     facts = _facts(message_id, channel)
-    send_chunk = _send_sms if channel == Channel.SMS else _send_emails
-    chunk_size = current_app.config["SMS_CHUNK_SIZE"]
     handled = 0
-    rows = batches.claim(message_id, channel, batch_no, chunk_size)
-    while True:
-        if not rows:
+    with Recorder() as recorder:
+        while True:
+            handled += _send_claimable(facts, channel, batch_no, recorder)
             due = batches.next_retry(message_id, channel, batch_no)
             db.session.rollback()
             if due is None:
@@ -94,15 +95,40 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
                 enqueue_batch(message_id, channel, batch_no, at=due)
                 return handled
             time.sleep(max(wait, 0))
-            rows = batches.claim(message_id, channel, batch_no, chunk_size)
-            continue
-        outcomes = send_chunk(facts, rows)
-        handled += len(rows)
-        rows = batches.record(facts, outcomes, channel, batch_no, chunk_size)
-        if channel == Channel.SMS:
-            _apply_early_reports(outcomes)
     batches.finish_if_done(message_id)
     return handled
+
+
+def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, recorder) -> int:
+    """Send the batch's claimable recipients a chunk at a time, two chunks claimed: each
+    is recorded (claiming the one after next) while the next is sent. Returns how many
+    were handled, all of them recorded."""
+    send_chunk = _send_sms if channel == Channel.SMS else _send_emails
+    size = current_app.config["SMS_CHUNK_SIZE"]
+    ready = deque(_chunks(batches.claim(facts.id, channel, batch_no, 2 * size), size))
+    handled = 0
+    while ready:
+        rows = ready.popleft()
+        outcomes = send_chunk(facts, rows)
+        handled += len(rows)
+        ready.extend(_chunks(recorder.collect() or [], size))
+        recorder.start(_record, facts, outcomes, channel, batch_no, size)
+        if not ready:
+            ready.extend(_chunks(recorder.collect(), size))
+    return handled
+
+
+def _chunks(rows: list[Claimed], size: int):
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def _record(facts: MessageFacts, outcomes, channel: Channel, batch_no: int, size: int):
+    """In the recorder's thread: store and bill the chunk and claim the batch's next
+    one, then apply the delivery reports that arrived before the chunk was stored."""
+    claimed = batches.record(facts, outcomes, channel, batch_no, size)
+    if channel == Channel.SMS:
+        _apply_early_reports(outcomes)
+    return claimed
 
 
 def _facts(message_id: int, channel: Channel) -> MessageFacts:

@@ -80,5 +80,5 @@ def test_a_worker_killed_mid_batch_loses_no_recipient(sending, settings, tmp_pat
     counts = sending.server.counts()
     assert set(counts) == set(sending.numbers)
     duplicates = sending.server.count - recipients
-    assert duplicates <= chunk, (sent_before, duplicates)
+    assert duplicates <= 2 * chunk, (sent_before, duplicates)  # one recorded, one sent
     assert billed(message) == recipients
