@@ -369,18 +369,14 @@ def start(message_id: int) -> bool:
 
 def finish_if_done(message_id: int) -> bool:
     """Mark the message done once none of its recipients is pending or claimed."""
-    if db.session.scalar(
-        select(func.count()).where(R.message_id == message_id, R.status.in_(OPEN))
-    ):
+    if _any_open(message_id):
         db.session.rollback()
         return False
     with write_transaction():
         message = locked(Message, Message.id == message_id)
         if message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
             return False
-        if db.session.scalar(
-            select(func.count()).where(R.message_id == message_id, R.status.in_(OPEN))
-        ):
+        if _any_open(message_id):
             return False
         message.status = MessageStatus.DONE
         message.sent_at = utcnow()
@@ -397,6 +393,14 @@ def finish_if_done(message_id: int) -> bool:
             **{str(status): n for status, n in counts.items()},
         )
     return True
+
+
+def _any_open(message_id: int) -> bool:
+    """Whether a recipient of the message is pending or claimed: the first one found
+    answers (every batch job asks, while thousands may still be open)."""
+    return db.session.scalar(
+        select(select(R.id).where(R.message_id == message_id, R.status.in_(OPEN)).exists())
+    )
 
 
 @dataclass(frozen=True)
