@@ -112,7 +112,7 @@ def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, record
         outcomes = send_chunk(facts, rows)
         handled += len(rows)
         ready.extend(_chunks(recorder.collect() or [], size))
-        recorder.start(_record, facts, outcomes, channel, batch_no, size)
+        recorder.start(_record, facts, outcomes, rows[0].lease, channel, batch_no, size)
         if not ready:
             ready.extend(_chunks(recorder.collect(), size))
     return handled
@@ -122,10 +122,11 @@ def _chunks(rows: list[Claimed], size: int):
     return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
-def _record(facts: MessageFacts, outcomes, channel: Channel, batch_no: int, size: int):
-    """In the recorder's thread: store and bill the chunk and claim the batch's next
-    one, then apply the delivery reports that arrived before the chunk was stored."""
-    claimed = batches.record(facts, outcomes, channel, batch_no, size)
+def _record(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int, size: int):
+    """In the recorder's thread: store and bill the chunk (claimed with `lease`: every
+    chunk is part of one claim) and claim the batch's next one, then apply the delivery
+    reports that arrived before the chunk was stored."""
+    claimed = batches.record(facts, outcomes, lease, channel, batch_no, size)
     if channel == Channel.SMS:
         _apply_early_reports(outcomes)
     return claimed
