@@ -12,6 +12,7 @@ from jobs.worker import build_worker
 from portal.billing.packages import deactivate_sms
 from portal.database import write_transaction
 from portal.extensions import db
+from portal.messaging.batches import MessageFacts, claim, failed, record, sent
 from portal.models import (
     Attachment,
     AuditEvent,
@@ -23,6 +24,7 @@ from portal.models import (
     SmsPackage,
     UsageEntry,
 )
+from portal.models.base import utcnow
 from portal.queue import redis_connection
 from portal.sms.text import count
 
@@ -265,8 +267,6 @@ def test_reconcile_dispatches_a_confirmed_message_whose_job_is_gone(sending):
 
 
 def test_a_claim_never_hands_a_row_to_two_workers(sending):
-    from portal.messaging.batches import claim
-
     message = sending.message(recipients=10)
     dispatch(message.id)
     first = claim(message.id, Channel.SMS, 0, 6)
@@ -275,3 +275,33 @@ def test_a_claim_never_hands_a_row_to_two_workers(sending):
     assert len(second) == 4
     assert not {row.id for row in first} & {row.id for row in second}
     assert claim(message.id, Channel.SMS, 0, 6) == []
+
+
+def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it_over(sending):
+    message = sending.message(recipients=2)
+    dispatch(message.id)
+    facts = MessageFacts(
+        message.id, message.organisation_id, message.subject, "Skolan", message.created_at
+    )
+    slow = claim(message.id, Channel.SMS, 0, 2)
+    with write_transaction():
+        db.session.execute(db.update(Recipient).values(lease_until=utcnow()))  # it lapses
+    taken_over = claim(message.id, Channel.SMS, 0, 2)
+    assert {row.id for row in taken_over} == {row.id for row in slow}
+
+    # The slow worker answers while the row is the other's: it must not write it.
+    record(facts, [failed(row.id, "för sent") for row in slow], slow[0].lease, Channel.SMS, 0, 2)
+    record(
+        facts,
+        [sent(row.id, f"new-{row.id}", 1) for row in taken_over],
+        taken_over[0].lease,
+        Channel.SMS,
+        0,
+        2,
+    )
+
+    assert statuses(message) == {RecipientStatus.SENT: 2}
+    assert set(db.session.scalars(db.select(Recipient.provider_id))) == {
+        f"new-{row.id}" for row in taken_over
+    }
+    assert billed(message) == 2
