@@ -310,7 +310,9 @@ def test_a_post_without_a_start_stamp_is_judged_on_its_fields(order_form):
 def test_submissions_are_rate_limited_per_address(order_form):
     statuses = [order_form(org_name="").status_code for _ in range(6)]
     assert statuses == [422] * 5 + [429]
-    assert "För många försök" in order_form().get_data(as_text=True)
+    refused = order_form()
+    assert "För många försök" in refused.get_data(as_text=True)
+    assert refused.headers["Retry-After"] == "60"
 
 
 def test_a_huge_body_is_413(client):
