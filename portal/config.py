@@ -68,7 +68,9 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # X-RateLimit-* headers cost two more Redis round trips on each limited request (the
+    # window's count and expiry); a 429 still says Retry-After (errors.py).
+    "RATELIMIT_HEADERS_ENABLED": False,
     "RATELIMIT_KEY_PREFIX": "portal-limits",
 }
 

@@ -6,6 +6,8 @@ Money-moving code opens its transaction with `write_transaction()`: on SQLite
 that is `BEGIN IMMEDIATE` (the database write lock, taken before the first
 read), on PostgreSQL a normal transaction in which the caller locks its rows
 with `SELECT … FOR UPDATE` (`.with_for_update()`, which SQLite ignores).
+`write_connection()` is the same transaction on a connection of its own, for a
+hot path that writes with Core statements only (the public order form).
 """
 
 from contextlib import contextmanager
@@ -52,8 +54,10 @@ def _configure_postgresql_connection(dbapi_connection, _record):
 
 
 def _begin_sqlite(connection):
+    # Straight to the driver: through SQLAlchemy's statement machinery (exec_driver_sql)
+    # the BEGIN cost more than SQLite's own work for it, on every transaction.
     immediate = connection.get_execution_options().get(IMMEDIATE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @contextmanager
@@ -75,13 +79,36 @@ def write_transaction():
         raise
 
 
+@contextmanager
+def write_connection():
+    """Like `write_transaction()`, but on a connection of its own rather than through the
+    session: for Core statements only, it skips the session's bookkeeping (on the order
+    form's post, 0.1 ms of the transaction's 0.5 ms). A transaction the session already
+    has open is committed first, as there."""
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.commit()
+    with db.engine.connect() as connection:
+        with connection.execution_options(**{IMMEDIATE: True}).begin():
+            yield connection
+
+
 def in_write_transaction(work, *args, attempts=3):
     """`work(*args)` inside `write_transaction()`, retried when a unique constraint
     settles a race (two writers took the same next number); its result is returned."""
+    return _retried(write_transaction, lambda _session: work(*args), attempts)
+
+
+def in_write_connection(work, *args, attempts=3):
+    """`work(connection, *args)` inside `write_connection()`, retried as
+    `in_write_transaction` is; its result is returned."""
+    return _retried(write_connection, lambda connection: work(connection, *args), attempts)
+
+
+def _retried(transaction, work, attempts):
     for attempt in range(1, attempts + 1):
         try:
-            with write_transaction():
-                return work(*args)
+            with transaction() as target:
+                return work(target)
         except IntegrityError:
             if attempt == attempts:
                 raise

@@ -4,6 +4,7 @@ import logging
 
 from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -55,6 +56,12 @@ def _http_error(error):
     if error.code == 405 and error.valid_methods:
         body, status = response
         return body, status, {"Allow": ", ".join(error.valid_methods)}
+    if isinstance(error, RateLimitExceeded):
+        # The limit's whole window: the longest wait there can be, known without asking
+        # Redis (Flask-Limiter's own rate-limit headers cost two round trips on every
+        # limited request, and are off; see config.py).
+        body, status = response
+        return body, status, {"Retry-After": str(error.limit.limit.get_expiry())}
     return response
 
 

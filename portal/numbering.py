@@ -27,13 +27,15 @@ def yearly_series(prefix, now):
     return f"{prefix}-{now.astimezone(STOCKHOLM).year}-"
 
 
-def take_turns(series):
+def take_turns(series, connection=None):
     """Wait for other writers of `series` until this transaction ends (PostgreSQL; SQLite's
-    write transaction already excludes them). Call before reading `last_in_series`."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:series))"), {"series": series}
-        )
+    write transaction already excludes them): the session's transaction, or `connection`'s.
+    Call before reading `last_in_series`."""
+    if db.engine.dialect.name == "postgresql":
+        (db.session if connection is None else connection).execute(TAKE_TURNS, {"series": series})
+
+
+TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext(:series))")
 
 
 def last_in_series(column, series):

@@ -116,6 +116,21 @@ def test_a_valid_order_is_stored_normalised_and_receipted(order_form, client, ch
     assert "Tack!" not in again and order.number in again
 
 
+def test_only_the_browser_that_ordered_sees_the_receipt(order_form, app):
+    response = order_form()
+    location = response.headers["Location"]
+    (cookie,) = response.headers.getlist("Set-Cookie")  # the session is left as it was
+    assert cookie.startswith("order_receipt=")
+    assert f"Path={location};" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    (order,) = orders()
+    forged = app.test_client()
+    forged.set_cookie("order_receipt", "forged", path=location)
+    for other in (app.test_client(), forged):
+        page = other.get(location).get_data(as_text=True)
+        assert order.number in page
+        assert "Tack!" not in page and order.contact_email not in page
+
+
 def test_the_order_is_audited(order_form):
     order_form()
     (event,) = db.session.scalars(db.select(AuditEvent)).all()
@@ -295,7 +310,9 @@ def test_a_post_without_a_start_stamp_is_judged_on_its_fields(order_form):
 def test_submissions_are_rate_limited_per_address(order_form):
     statuses = [order_form(org_name="").status_code for _ in range(6)]
     assert statuses == [422] * 5 + [429]
-    assert "För många försök" in order_form().get_data(as_text=True)
+    refused = order_form()
+    assert "För många försök" in refused.get_data(as_text=True)
+    assert refused.headers["Retry-After"] == "60"
 
 
 def test_a_huge_body_is_413(client):

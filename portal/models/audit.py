@@ -38,10 +38,10 @@ def record(action, *, actor=None, organisation=None, subject=None, **details):
     return event
 
 
-def insert_event(action, *, subject_type, subject_id, **details):
-    """Add an audit event to the current transaction as one Core INSERT, for a path that
+def insert_event(connection, action, *, subject_type, subject_id, **details):
+    """Add an audit event to `connection`'s transaction as one Core INSERT, for a path that
     writes its own rows that way (the public order form); the caller commits."""
-    db.session.execute(
+    connection.execute(
         INSERT_EVENT,
         {
             "action": action,

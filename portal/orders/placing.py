@@ -2,18 +2,19 @@
 
 An order is the form's busiest write, so it is placed in three statements of SQLAlchemy
 Core built once (one look-up, two inserts; on PostgreSQL the numbering lock before them)
-rather than through the ORM's unit of work; the models remain the schema.
+on a connection of its own (`write_connection`), rather than through the ORM's session
+and unit of work; the models remain the schema.
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 
-from portal.database import in_write_transaction
+from portal.database import in_write_connection
 from portal.extensions import db
 from portal.models import OrderStatus, Organisation, SmsOrder, SmsStatus
 from portal.models.audit import insert_event
@@ -41,9 +42,10 @@ class Receipt(NamedTuple):
 @dataclass(frozen=True)
 class Placement:
     org_number: str
-    order: SmsOrder | None = None  # the order that already waits
+    order: SmsOrder | None = None  # the order that already waits, loaded after the commit
     refusal: Refusal | None = None
     receipt: Receipt | None = None  # a new order: no reload after the commit to get these
+    waiting_id: int | None = None
 
 
 def place_order(fields):
@@ -52,26 +54,29 @@ def place_order(fields):
     Runs under the write lock; two posts for one organisation at the same instant
     end as one order and one refusal (the schema allows one waiting order each).
     """
-    return in_write_transaction(_place, fields)
+    placement = in_write_connection(_place, fields)
+    if placement.refusal == Refusal.ORDER_WAITING:
+        waiting = db.session.get(SmsOrder, placement.waiting_id)
+        return replace(placement, order=waiting)
+    return placement
 
 
 def promise_deadline(order):
     return order.created_at + timedelta(hours=PROMISE_HOURS)
 
 
-def _place(fields):
+def _place(connection, fields):
     number = fields["org_number"]
     now = utcnow()
     series = yearly_series("SMS", now)
-    take_turns(series)
-    found = _look_up(number, series)
+    take_turns(series, connection)
+    found = _look_up(connection, number, series)
     if found.sms_status == SmsStatus.ACTIVE:
         return Placement(number, refusal=Refusal.SMS_ACTIVE)
     if found.waiting_id is not None:
-        waiting = db.session.get(SmsOrder, found.waiting_id)
-        return Placement(number, waiting, Refusal.ORDER_WAITING)
+        return Placement(number, refusal=Refusal.ORDER_WAITING, waiting_id=found.waiting_id)
     order_number, token = following(series, found.last_number), secrets.token_urlsafe(32)
-    order_id = db.session.execute(
+    order_id = connection.execute(
         INSERT_ORDER,
         {
             **fields,
@@ -83,6 +88,7 @@ def _place(fields):
         },
     ).inserted_primary_key[0]
     insert_event(
+        connection,
         "order.received",
         subject_type=SmsOrder.__name__,
         subject_id=order_id,
@@ -92,10 +98,10 @@ def _place(fields):
     return Placement(number, receipt=Receipt(order_id, order_number, token))
 
 
-def _look_up(number, series):
+def _look_up(connection, number, series):
     """In one statement: the organisation with `number` (id and SMS state, if any), the
     order it has waiting (if any), and the last order number of `series`."""
-    return db.session.execute(LOOK_UP, {"org_number": number, "series": series}).one()
+    return connection.execute(LOOK_UP, {"org_number": number, "series": series}).one()
 
 
 def _look_up_statement():

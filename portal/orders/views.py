@@ -1,8 +1,8 @@
 import logging
 import time
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, Signer, URLSafeSerializer
 from redis.exceptions import RedisError
 
 from jobs.mail import enqueue_new_order_mail
@@ -18,7 +18,8 @@ from portal.security import body_limit
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-RECEIPT_KEY = "order_receipt"
+RECEIPT_COOKIE = "order_receipt"
+RECEIPT_SECONDS = 600
 
 
 @bp.route("/order", methods=["GET", "POST"])
@@ -41,8 +42,10 @@ def new():
         return render("orders/already_waiting.html", order=placement.order)
     receipt = placement.receipt
     _send_emails(receipt)
-    session[RECEIPT_KEY] = receipt.token
-    return redirect(url_for("orders.status", token=receipt.token), code=303)
+    status_path = url_for("orders.status", token=receipt.token)
+    response = redirect(status_path, code=303)
+    _hand_over_receipt(response, status_path, receipt.token)
+    return response
 
 
 @bp.post("/order/validate/<name>")
@@ -65,11 +68,17 @@ def status(token):
     ).scalar_one_or_none()
     if order is None:
         abort(404)
-    receipt = session.pop(RECEIPT_KEY, None) == token
     body, code = render(
-        "orders/status.html", order=order, receipt=receipt, deadline=promise_deadline(order)
+        "orders/status.html",
+        order=order,
+        receipt=_holds_receipt(token),
+        deadline=promise_deadline(order),
     )
-    return body, code, PRIVATE_PAGE_HEADERS
+    response = make_response(body, code, PRIVATE_PAGE_HEADERS)
+    if RECEIPT_COOKIE in request.cookies:
+        status_path = url_for("orders.status", token=token)
+        response.delete_cookie(RECEIPT_COOKIE, **_receipt_cookie_place(status_path))
+    return response
 
 
 INLINE_FIELDS = (
@@ -115,6 +124,33 @@ def _send_emails(receipt):
         enqueue_new_order_mail(receipt.order_id)
     except RedisError:
         log.exception("Order %s saved, but its e-mails could not be queued", receipt.number)
+
+
+def _hand_over_receipt(response, status_path, token):
+    """The receipt (which names the contact's e-mail address) is shown once, to the browser
+    that placed the order: a cookie for the status page's path alone, holding the token's
+    signature so that nobody else with the link can forge it; the page deletes it. Unlike a
+    key in the session, it spares the post signing the whole session cookie anew."""
+    response.set_cookie(
+        RECEIPT_COOKIE,
+        _receipt_signer().get_signature(token).decode(),
+        max_age=RECEIPT_SECONDS,
+        **_receipt_cookie_place(status_path),
+    )
+
+
+def _holds_receipt(token):
+    signature = request.cookies.get(RECEIPT_COOKIE)
+    return bool(signature) and _receipt_signer().verify_signature(token, signature)
+
+
+def _receipt_cookie_place(path):
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+    return {"path": path, "secure": secure, "httponly": True, "samesite": "Lax"}
+
+
+def _receipt_signer():
+    return Signer(current_app.config["SECRET_KEY"], salt="order-receipt")
 
 
 def _serializer():
