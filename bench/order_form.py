@@ -16,7 +16,9 @@ for all):
 - `order_form_post`: a valid POST /order with a new organisation number
   each time (CSRF, validation, honeypot and fill-time check, one write
   transaction with its audit event, one Redis job that queues the two
-  e-mails, the 303 to the status page). Anything but a 303 stops the run.
+  e-mails, the 303 to the status page with its receipt cookie). Anything
+  but a 303 stops the run. Each post stands for a new orderer: the client
+  keeps its session (and CSRF token) but drops the previous receipt cookie.
 
 The cases take turns in four rounds, so a change in the machine's load
 during the run falls on all of them alike. The portal runs on a fresh
@@ -72,6 +74,7 @@ PORTAL_OVERRIDES = {"RATELIMIT_ENABLED": False, "ORDER_MIN_FILL_SECONDS": 0}
 PORTAL_SPEC = f"portal:create_app({PORTAL_OVERRIDES!r})"
 BARE_SPEC = "bench.order_form:bare_app()"
 HIDDEN_INPUT = r'name="{}" type="hidden" value="([^"]+)"'
+RECEIPT_COOKIE = "order_receipt"
 ORDER = {
     "org_kind": "friskola",
     "org_name": "Benchskolan AB",
@@ -206,6 +209,11 @@ def post_order(org_numbers):
         check(response, 303)
         if not response.headers["location"].startswith("/order/"):
             raise RuntimeError(f"POST /order redirected to {response.headers['location']}")
+        if RECEIPT_COOKIE not in response.cookies:
+            raise RuntimeError("POST /order gave no receipt cookie for the status page")
+        # The next post stands for another orderer, who has no receipt of this order:
+        # a client keeping them all would send its jar a thousand cookies to sort.
+        client.cookies.delete(RECEIPT_COOKIE)
 
     return prepare, send
 
