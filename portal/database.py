@@ -1,6 +1,5 @@
 """Engine behaviour both databases need: SQLite in WAL mode with a busy timeout,
-foreign keys on, and transactions that can take the write lock up front; PostgreSQL
-planning each statement for its values.
+foreign keys on, and transactions that can take the write lock up front.
 
 Money-moving code opens its transaction with `write_transaction()`: on SQLite
 that is `BEGIN IMMEDIATE` (the database write lock, taken before the first
@@ -28,8 +27,6 @@ def init_app(app):
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _configure_sqlite_connection)
             event.listen(engine, "begin", _begin_sqlite)
-        elif engine.dialect.name == "postgresql":
-            event.listen(engine, "connect", _configure_postgresql_connection)
 
 
 def _configure_sqlite_connection(dbapi_connection, _record):
@@ -41,16 +38,6 @@ def _configure_sqlite_connection(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _configure_postgresql_connection(dbapi_connection, _record):
-    # Plan each execution for its own values. psycopg prepares a statement that runs
-    # five times, and PostgreSQL's generic plan for it cannot see how skewed the data
-    # is (one message with 20,000 recipients, the next with 20): the send jobs' claim
-    # took twice as long on it.
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
-    dbapi_connection.commit()
 
 
 def _begin_sqlite(connection):
