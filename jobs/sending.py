@@ -99,7 +99,9 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     return handled
 
 
-def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, recorder) -> int:
+def _send_claimable(
+    facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder
+) -> int:
     """Send the batch's claimable recipients a chunk at a time, two chunks claimed: each
     is recorded (claiming the one after next) while the next is sent. Returns how many
     were handled, all of them recorded."""
