@@ -100,6 +100,18 @@ def install(*, production=False, level=None):
         root.setLevel(level)
 
 
+def mask_loggers(*names):
+    """Mask personal data in loggers that keep handlers of their own and do not pass
+    their lines to the root logger (gunicorn's error and access logs). The filter sits
+    on the logger as well as on its present handlers, so handlers set up again later
+    (gunicorn does on a reload) still get masked lines."""
+    for name in names:
+        logger = logging.getLogger(name)
+        _add_filter_once(logger)
+        for handler in logger.handlers:
+            _add_filter_once(handler)
+
+
 def _add_filter_once(filterer):
     if not any(isinstance(existing, PersonalDataFilter) for existing in filterer.filters):
         filterer.addFilter(PersonalDataFilter())

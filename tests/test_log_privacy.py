@@ -7,7 +7,14 @@ from contextlib import contextmanager
 
 import pytest
 
-from portal.logs import JsonFormatter, PersonalDataFilter, PortalHandler, install, mask_text
+from portal.logs import (
+    JsonFormatter,
+    PersonalDataFilter,
+    PortalHandler,
+    install,
+    mask_loggers,
+    mask_text,
+)
 from tests.test_login_throttling import attempt, token_of
 
 
@@ -174,3 +181,22 @@ def test_development_logs_are_plain_text_and_install_is_idempotent():
         assert not isinstance(handler.formatter, JsonFormatter)
         assert len(handler.filters) == 1 and len(root.filters) == 1
         assert root.level == logging.INFO
+
+
+def test_loggers_with_handlers_of_their_own_are_masked_also_after_a_reload():
+    """gunicorn's error log keeps its own handlers and does not propagate (wsgi.py masks it)."""
+    logger = logging.getLogger("tests.gunicorn.error")
+    logger.propagate = False
+    before, after = io.StringIO(), io.StringIO()
+    logger.addHandler(logging.StreamHandler(before))
+    try:
+        mask_loggers("tests.gunicorn.error")
+        mask_loggers("tests.gunicorn.error")
+        logger.error("worker failed for %s", "eva@example.se")
+        logger.handlers = [logging.StreamHandler(after)]  # set up again, as on a reload
+        logger.error("request from 070-123 45 67")
+    finally:
+        logger.handlers, logger.filters, logger.propagate = [], [], True
+
+    assert before.getvalue() == "worker failed for ***@example.se\n"
+    assert after.getvalue() == "request from ***-*** ** 67\n"
