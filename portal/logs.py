@@ -103,13 +103,10 @@ def install(*, production=False, level=None):
 def mask_loggers(*names):
     """Mask personal data in loggers that keep handlers of their own and do not pass
     their lines to the root logger (gunicorn's error and access logs). The filter sits
-    on the logger as well as on its present handlers, so handlers set up again later
-    (gunicorn does on a reload) still get masked lines."""
+    on the logger, which every line logged there passes before any handler, so handlers
+    set up again later (gunicorn does on a reload) get masked lines too."""
     for name in names:
-        logger = logging.getLogger(name)
-        _add_filter_once(logger)
-        for handler in logger.handlers:
-            _add_filter_once(handler)
+        _add_filter_once(logging.getLogger(name))
 
 
 def _add_filter_once(filterer):
