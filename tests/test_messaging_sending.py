@@ -201,6 +201,40 @@ def test_a_dispatch_that_runs_twice_inserts_once(klass, teacher):
     assert rows(message) == first and len(first) == 13
 
 
+def batch_sizes(message):
+    return db.session.execute(
+        db.select(Recipient.channel, Recipient.batch_no, db.func.count())
+        .where(Recipient.message_id == message.id)
+        .group_by(Recipient.channel, Recipient.batch_no)
+        .order_by(Recipient.channel, Recipient.batch_no)
+    ).all()
+
+
+@pytest.mark.parametrize("erased_first", [False, True], ids=["frozen", "expanded-earlier"])
+def test_the_dispatch_numbers_each_channel_into_batches(
+    app, monkeypatch, klass, teacher, erased_first
+):
+    monkeypatch.setitem(app.config, "SMS_BATCH_SIZE", 4)
+    message = confirmed(klass, teacher)
+    if erased_first:  # erasing someone expands the list into rows before the dispatch
+        erase_person(a_guardian(), by=teacher)
+        db.session.commit()
+
+    assert batches.start(message.id)
+    assert batch_sizes(message) == [
+        (Channel.EMAIL, 0, 4),
+        (Channel.EMAIL, 1, 3),
+        (Channel.SMS, 0, 4),
+        (Channel.SMS, 1, 2),
+    ]
+
+
+def a_guardian():
+    return db.session.scalars(
+        db.select(Person).where(Person.role == Role.GUARDIAN, Person.mobile.is_not(None))
+    ).first()
+
+
 def test_until_the_dispatch_the_frozen_list_counts_as_queued(klass, teacher):
     message = confirmed(klass, teacher)
 

@@ -406,8 +406,9 @@ def start(message_id: int) -> bool:
         if message is None or message.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
             return False
         message.status = MessageStatus.SENDING
-        expand(message_id)
-        number_batches(message_id, current_app.config["SMS_BATCH_SIZE"])
+        size = current_app.config["SMS_BATCH_SIZE"]
+        expand(message_id, batch_size=size)
+        number_batches(message_id, size)
     return True
 
 

@@ -77,19 +77,28 @@ def entries(*where):
     )
 
 
-def expand(message_id: int, status: RecipientStatus = RecipientStatus.PENDING) -> int:
+def expand(
+    message_id: int,
+    status: RecipientStatus = RecipientStatus.PENDING,
+    batch_size: int | None = None,
+) -> int:
     """Turn the message's frozen list into recipient rows with `status`, and clear it;
-    returns how many rows were inserted (0 once expanded). The caller holds the message
+    returns how many rows were inserted (0 once expanded). With `batch_size`, the rows
+    are numbered into send batches of that many per channel as they are inserted (a
+    second pass over them would write every row again). The caller holds the message
     row locked in a write transaction."""
     frozen = entries(_messages.c.id == message_id)
-    columns = ("message_id", "person_id", "channel", "address", "status", "attempts", "updated_at")
-    rows = select(
+    columns = ["message_id", "person_id", "channel", "address", "status", "attempts", "updated_at"]
+    values = [
         *(frozen.c[name] for name in columns[:4]),
         literal(status.value, String),
         literal(0, Integer),
         literal(utcnow(), UTCDateTime()),
-    )
-    insert = Recipient.__table__.insert().from_select(columns, rows)
+    ]
+    if batch_size is not None:
+        columns.append("batch_no")
+        values.append((func.row_number().over(partition_by=frozen.c.channel) - 1) // batch_size)
+    insert = Recipient.__table__.insert().from_select(columns, select(*values))
     inserted = db.session.execute(insert.execution_options(preserve_rowcount=True)).rowcount
     db.session.execute(
         update(_messages)
