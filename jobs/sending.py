@@ -103,20 +103,28 @@ def _send_claimable(
     facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder
 ) -> int:
     """Send the batch's claimable recipients a chunk at a time, two chunks claimed: each
-    is recorded (claiming the one after next) while the next is sent. Returns how many
-    were handled, all of them recorded."""
+    is recorded (claiming the one after next) while the next is sent. A claim that comes
+    back short has emptied the batch, so the chunks after it are recorded without
+    claiming, unless one hands recipients back untried. Returns how many were handled,
+    all of them recorded."""
     send_chunk = _send_sms if channel == Channel.SMS else _send_emails
     size = current_app.config["SMS_CHUNK_SIZE"]
-    ready = deque(_chunks(batches.claim(facts.id, channel, batch_no, 2 * size), size))
+    claimed = batches.claim(facts.id, channel, batch_no, 2 * size)
+    ready, more = deque(_chunks(claimed, size)), len(claimed) == 2 * size
     handled = 0
     while ready:
         rows = ready.popleft()
         outcomes = send_chunk(facts, rows)
         handled += len(rows)
-        ready.extend(_chunks(recorder.collect() or [], size))
-        recorder.start(_record, facts, outcomes, rows[0].lease, channel, batch_no, size)
+        if (claimed := recorder.collect()) is not None:
+            ready.extend(_chunks(claimed, size))
+            more = len(claimed) == size
+        limit = size if more or any(not outcome.tried for outcome in outcomes) else 0
+        recorder.start(_record, facts, outcomes, rows[0].lease, channel, batch_no, limit)
         if not ready:
-            ready.extend(_chunks(recorder.collect(), size))
+            claimed = recorder.collect()
+            ready.extend(_chunks(claimed, size))
+            more = len(claimed) == size
     return handled
 
 
@@ -124,11 +132,11 @@ def _chunks(rows: list[Claimed], size: int):
     return [rows[start : start + size] for start in range(0, len(rows), size)]
 
 
-def _record(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int, size: int):
+def _record(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int, limit: int):
     """In the recorder's thread: store and bill the chunk (claimed with `lease`: every
-    chunk is part of one claim) and claim the batch's next one, then apply the delivery
-    reports that arrived before the chunk was stored."""
-    claimed = batches.record(facts, outcomes, lease, channel, batch_no, size)
+    chunk is part of one claim) and claim up to `limit` more of the batch, then apply
+    the delivery reports that arrived before the chunk was stored."""
+    claimed = batches.record(facts, outcomes, lease, channel, batch_no, limit)
     if channel == Channel.SMS:
         _apply_early_reports(outcomes)
     return claimed

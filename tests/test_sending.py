@@ -157,6 +157,23 @@ def test_too_many_requests_pauses_sending_for_retry_after(sending):
     assert billed(message) == 6
 
 
+def test_a_chunk_handed_back_on_429_is_sent_when_nothing_waits_for_a_retry(sending):
+    # 6 recipients fill one claim short (the batch is empty after it); the throttled SMS
+    # fails at once (no retry to come back for), so the rest of its chunk, handed back
+    # untried, is claimed again by the same job.
+    message = sending.message(recipients=6)
+    sending.app.config["SMS_RETRY_MAX_AGE_SECONDS"] = 0
+    sending.server.throttle_next(retry_after="1")
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 5, RecipientStatus.FAILED: 1}
+    assert sending.server.count == 5
+    assert billed(message) == 5
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
 def test_transient_errors_give_up_after_the_maximum_age(sending, make_app):
     message = sending.message(recipients=2)
     sending.app.config["SMS_RETRY_MAX_AGE_SECONDS"] = 1

@@ -171,9 +171,9 @@ def record(
     limit: int,
 ) -> list[Claimed]:
     """Store what became of a chunk claimed with `lease`, bill the SMS parts the provider
-    accepted, and claim the batch's next chunk (up to `limit`), in one transaction: a
-    chunk costs one commit. Only rows still under this claim are written (a row whose
-    lease ran out and that another worker took over is that worker's)."""
+    accepted, and claim the batch's next chunk (up to `limit`; 0 claims nothing), in one
+    transaction: a chunk costs one commit. Only rows still under this claim are written
+    (a row whose lease ran out and that another worker took over is that worker's)."""
     now = utcnow()
     units = sum(
         outcome.parts or 0 for outcome in outcomes if outcome.status == RecipientStatus.SENT
@@ -183,7 +183,7 @@ def record(
             charge(message.organisation_id, message.id, units)
         if outcomes:
             _store(outcomes, lease, now)
-        return _claim(message.id, channel, batch_no, limit, now)
+        return _claim(message.id, channel, batch_no, limit, now) if limit else []
 
 
 def _claim(message_id, channel, batch_no, limit, now=None):
