@@ -10,6 +10,7 @@ billing them and claiming the next chunk are committed together.
 
 import functools
 import json
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ from portal.models.audit import record as audit
 from portal.models.base import utcnow
 from portal.models.messages import Recipient
 from portal.recipients.frozen import expand
+
+logger = logging.getLogger(__name__)
 
 R = Recipient.__table__.c
 OPEN = (RecipientStatus.PENDING, RecipientStatus.CLAIMED)
@@ -173,17 +176,33 @@ def record(
     """Store what became of a chunk claimed with `lease`, bill the SMS parts the provider
     accepted, and claim the batch's next chunk (up to `limit`; 0 claims nothing), in one
     transaction: a chunk costs one commit. Only rows still under this claim are written
-    (a row whose lease ran out and that another worker took over is that worker's)."""
+    (a row whose lease ran out and that another worker took over is that worker's), and
+    only what is written is billed: the ledger always adds up to the parts on the rows.
+    An SMS sent by a worker that had lost its claim is a duplicate of ours, not the
+    organisation's to pay; it is logged."""
     now = utcnow()
-    units = sum(
+    offered = sum(
         outcome.parts or 0 for outcome in outcomes if outcome.status == RecipientStatus.SENT
     )
     with write_transaction():
-        if units:  # first: the organisation's row is locked before any recipient row
+        if offered:  # the organisation's row is locked before any recipient row, as everywhere
+            db.session.execute(_LOCK_ORGANISATION, {"p_organisation": message.organisation_id})
+        units = _store(outcomes, lease, now) if outcomes else 0
+        if units:
             charge(message.organisation_id, message.id, units)
-        if outcomes:
-            _store(outcomes, lease, now)
+        if units < offered:
+            logger.warning(
+                "Message %d: %d SMS parts sent after their claim had passed to another "
+                "worker; not billed",
+                message.id,
+                offered - units,
+            )
         return _claim(message.id, channel, batch_no, limit, now) if limit else []
+
+
+_LOCK_ORGANISATION = (
+    select(Organisation.id).where(Organisation.id == bindparam("p_organisation")).with_for_update()
+)
 
 
 def _claim(message_id, channel, batch_no, limit, now=None):
@@ -265,13 +284,14 @@ def _in_batch():
     )
 
 
-def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> None:
+def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
     """Write the outcomes of the rows still under the claim marked `lease` in one UPDATE
     however long the chunk, joined to the outcomes: as arrays on PostgreSQL, as a JSON
     array on SQLite (each value already in the form the column stores). Only a claimed
     row has a lease, so the lease alone tells that the row is still this claim's, and
     the row is found by its id (a condition on the status would lead the planner to
-    the status index, whose statistics see almost no claimed rows)."""
+    the status index, whose statistics see almost no claimed rows). Returns the SMS
+    parts of the rows it marked sent."""
     rows = [
         {
             "row_id": outcome.id,
@@ -287,13 +307,14 @@ def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> None:
     ]
     if db.engine.dialect.name == "postgresql":
         columns = {name: [row[name] for row in rows] for name in _STORED_TYPES}
-        db.session.execute(_STORE_ARRAYS, {**columns, "p_now": now, "p_lease": lease})
+        written = db.session.execute(_STORE_ARRAYS, {**columns, "p_now": now, "p_lease": lease})
     else:
         stored = _stored_forms(db.engine.dialect)
         table = [[stored[name](row[name]) for name in _STORED_TYPES] for row in rows]
-        db.session.execute(
+        written = db.session.execute(
             _STORE_JSON, {"outcomes": json.dumps(table), "p_now": now, "p_lease": lease}
         )
+    return sum(parts for (parts,) in written if parts)
 
 
 @functools.cache
@@ -324,6 +345,7 @@ def _stored(source):
             lease_until=None,
             updated_at=bindparam("p_now", type_=R.updated_at.type),
         )
+        .returning(R.parts)
     )
 
 
