@@ -430,7 +430,7 @@ def start(message_id: int) -> bool:
         message.status = MessageStatus.SENDING
         size = current_app.config["SMS_BATCH_SIZE"]
         expand(message_id, batch_size=size)
-        number_batches(message_id, size)
+        number_batches(message_id, size)  # rows expanded before (erasing someone) have none
     return True
 
 
