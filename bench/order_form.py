@@ -65,6 +65,7 @@ from redis import Redis
 from portal import create_app
 from portal.extensions import db
 from portal.identifiers import luhn_valid
+from portal.orders.views import RECEIPT_COOKIE
 from portal.queue import embedded_redis_url, stop_embedded_redis
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,6 @@ PORTAL_SPEC = f"portal:create_app({PORTAL_OVERRIDES!r})"
 BARE_SPEC = "bench.order_form:bare_app()"
 MINIMAL_SPEC = "bench.order_form:minimal_write_app()"
 HIDDEN_INPUT = r'name="{}" type="hidden" value="([^"]+)"'
-RECEIPT_COOKIE = "order_receipt"
 ORDER = {
     "org_kind": "friskola",
     "org_name": "Benchskolan AB",
