@@ -102,6 +102,13 @@ def _retried(transaction, work, attempts):
     return None
 
 
+def run_core(statement, parameters=None):
+    """Run a Core statement in the session's transaction, past the ORM's execution layer
+    (which a Core statement does not need): for statements a hot path runs many times
+    (recording a chunk of SMS, 0.1–0.3 ms of CPU each in that layer)."""
+    return db.session.connection().execute(statement, parameters)
+
+
 def locked(model, *where):
     """The one row of `model` matching `where`, locked until the transaction ends
     (`SELECT … FOR UPDATE`; SQLite's write transaction already excludes other writers)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.billing.invoices import STOCKHOLM, stockholm_midnight
 from portal.billing.packages import open_package
-from portal.database import locked, upsert
+from portal.database import locked, run_core, upsert
 from portal.extensions import db
 from portal.models import Message, Organisation, SmsPackage, UsageEntry
 from portal.models.base import utcnow
@@ -59,7 +59,7 @@ def charge(organisation_id: int, message_id: int, units: int) -> list[Drawn]:
     if units == 0:
         return []
     parameters = {"p_organisation": organisation_id, "p_message": message_id, "p_units": units}
-    package_id = db.session.execute(DRAW_WITH_ROOM, parameters).scalar()
+    package_id = run_core(DRAW_WITH_ROOM, parameters).scalar()
     if package_id is not None:
         return [_add_to_ledger(organisation_id, message_id, package_id, units)]
     organisation = _locked_owner(organisation_id, message_id)
@@ -146,7 +146,7 @@ def _add_to_ledger(organisation_id, message_id, package_id, units) -> Drawn:
     """Add `units` to the message's entry in the package, creating it if need be, in
     one statement (the entry's row stays locked until the transaction ends)."""
     statement = _ledger_upsert(db.engine.dialect.name)
-    added = db.session.execute(
+    added = run_core(
         statement,
         {
             "p_organisation": organisation_id,

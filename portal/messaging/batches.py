@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from portal.billing.usage import charge
-from portal.database import locked, write_transaction
+from portal.database import locked, run_core, write_transaction
 from portal.extensions import db
 from portal.models import (
     Channel,
@@ -186,7 +186,7 @@ def record(
     )
     with write_transaction():
         if offered:  # the organisation's row is locked before any recipient row, as everywhere
-            db.session.execute(_LOCK_ORGANISATION, {"p_organisation": message.organisation_id})
+            run_core(_LOCK_ORGANISATION, {"p_organisation": message.organisation_id})
         units = _store(outcomes, lease, now) if outcomes else 0
         if units:
             charge(message.organisation_id, message.id, units)
@@ -212,8 +212,8 @@ def _claim(message_id, channel, batch_no, limit, now=None):
     lease = now + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"])
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
-        db.session.execute(CUSTOM_PLAN)
-    rows = db.session.execute(
+        run_core(CUSTOM_PLAN)
+    rows = run_core(
         _claim_statement(dialect, channel),
         {
             "p_message_id": message_id,
@@ -307,11 +307,11 @@ def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
     ]
     if db.engine.dialect.name == "postgresql":
         columns = {name: [row[name] for row in rows] for name in _STORED_TYPES}
-        written = db.session.execute(_STORE_ARRAYS, {**columns, "p_now": now, "p_lease": lease})
+        written = run_core(_STORE_ARRAYS, {**columns, "p_now": now, "p_lease": lease})
     else:
         stored = _stored_forms(db.engine.dialect)
         table = [[stored[name](row[name]) for name in _STORED_TYPES] for row in rows]
-        written = db.session.execute(
+        written = run_core(
             _STORE_JSON, {"outcomes": json.dumps(table), "p_now": now, "p_lease": lease}
         )
     return sum(parts for (parts,) in written if parts)
