@@ -5,7 +5,9 @@ enqueues `send_batch` for each (job ids `send-<message>-<channel>-<batch>`). A b
 claims SMS_CHUNK_SIZE recipients at a time, offers them to the provider (SMS) or the
 mail server (e-mail) with no database transaction open, then records the answers and
 bills the accepted SMS parts in one short transaction, in a thread of its own while the
-next chunk is sent (`portal.messaging.recorder`). Those two chunks are the most a killed
+next chunk is sent (`portal.messaging.recorder`). The last chunk, when nothing waits for
+a retry, goes on recording after the job has ended, and then finishes the batch, while
+the worker starts its next job. One chunk recorded and one sent are the most a killed
 worker can leave sent-but-unrecorded (and so send twice after `reconcile`).
 
 Transient errors defer a recipient with backoff; short waits are slept through in the
@@ -28,7 +30,7 @@ from portal.messaging.batches import Claimed, MessageFacts, deferred, failed, re
 from portal.messaging.dispatch import QUEUE
 from portal.messaging.email import Deferred, DeliveryInterrupted, deliver_emails
 from portal.messaging.recorder import Recorder
-from portal.models import Attachment, Channel, Message, Organisation
+from portal.models import Attachment, Channel, Message, Organisation, RecipientStatus
 from portal.models.base import utcnow
 from portal.operations.metrics import record_provider_calls
 from portal.queue import enqueue, get_queue
@@ -79,15 +81,23 @@ def enqueue_batch(message_id: int, channel: Channel, batch_no: int, at=None, lap
 def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     """Send what is claimable in one batch, chunk by chunk; returns how many recipients
     it handled. Ends by scheduling itself again for deferred recipients, or by marking
-    the message done."""
+    the message done; when nothing waits for a retry, it leaves its last chunk recording
+    and the batch to be finished after it, and ends at once."""
     channel = Channel(channel)
     facts = _facts(message_id, channel)
     handled = 0
     with Recorder() as recorder:
         while True:
-            handled += _send_claimable(facts, channel, batch_no, recorder)
+            count, last = _send_claimable(facts, channel, batch_no, recorder)
+            handled += count
             due = batches.next_retry(message_id, channel, batch_no)
             db.session.rollback()
+            if last is not None:
+                if due is None:
+                    recorder.leave(_record_last, facts, *last, channel, batch_no)
+                    return handled
+                recorder.start(_record, facts, *last, channel, batch_no, 0)
+                recorder.collect()
             if due is None:
                 break
             wait = (due - utcnow()).total_seconds()
@@ -99,14 +109,13 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     return handled
 
 
-def _send_claimable(
-    facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder
-) -> int:
+def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder):
     """Send the batch's claimable recipients a chunk at a time, two chunks claimed: each
     is recorded (claiming the one after next) while the next is sent. A claim that comes
     back short has emptied the batch, so the chunks after it are recorded without
     claiming, unless one hands recipients back untried. Returns how many were handled,
-    all of them recorded."""
+    and the (outcomes, lease) of a last chunk that defers nobody, not yet recorded (so
+    that the batch's next retry can be looked up meanwhile), or None when all are."""
     send_chunk = _send_sms if channel == Channel.SMS else _send_emails
     size = current_app.config["SMS_CHUNK_SIZE"]
     claimed = batches.claim(facts.id, channel, batch_no, 2 * size)
@@ -119,13 +128,16 @@ def _send_claimable(
         if (claimed := recorder.collect()) is not None:
             ready.extend(_chunks(claimed, size))
             more = len(claimed) == size
+        pending = any(outcome.status == RecipientStatus.PENDING for outcome in outcomes)
+        if not (ready or more or pending):
+            return handled, (outcomes, rows[0].lease)
         limit = size if more or any(not outcome.tried for outcome in outcomes) else 0
         recorder.start(_record, facts, outcomes, rows[0].lease, channel, batch_no, limit)
         if not ready:
             claimed = recorder.collect()
             ready.extend(_chunks(claimed, size))
             more = len(claimed) == size
-    return handled
+    return handled, None
 
 
 def _chunks(rows: list[Claimed], size: int):
@@ -140,6 +152,13 @@ def _record(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: in
     if channel == Channel.SMS:
         _apply_early_reports(outcomes)
     return claimed
+
+
+def _record_last(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int):
+    """In the recorder's thread, after the job has ended: record its last chunk, then
+    mark the message done if no recipient of it is left."""
+    _record(facts, outcomes, lease, channel, batch_no, 0)
+    batches.finish_if_done(facts.id)
 
 
 def _facts(message_id: int, channel: Channel) -> MessageFacts:

@@ -20,6 +20,7 @@ from rq.job import Job
 
 from portal import create_app, logs
 from portal.extensions import db
+from portal.messaging.recorder import settle
 from portal.queue import QUEUE_NAMES, get_queue, redis_connection
 
 CRON_MODULE = "jobs.cron"
@@ -42,11 +43,22 @@ def job_class_for(app):
     return type("AppJob", (AppJob,), {"app": app})
 
 
+class PortalWorker(SimpleWorker):
+    """RQ's SimpleWorker that, when it stops, waits for the last chunk a send job left
+    recording (`portal.messaging.recorder`)."""
+
+    def work(self, *args, **kwargs):
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            settle(self.job_class.app)
+
+
 def build_worker(app, **options):
     """A worker on every portal queue, highest priority first, running jobs in `app`."""
     with app.app_context():
         queues = [get_queue(name) for name in QUEUE_NAMES]
-        return SimpleWorker(
+        return PortalWorker(
             queues, connection=redis_connection(), job_class=job_class_for(app), **options
         )
 

@@ -14,6 +14,7 @@ from portal.billing.packages import deactivate_sms
 from portal.database import write_transaction
 from portal.extensions import db
 from portal.messaging.batches import MessageFacts, claim, record, sent
+from portal.messaging.recorder import settle
 from portal.models import (
     Attachment,
     AuditEvent,
@@ -218,6 +219,7 @@ def test_deactivation_mid_send_cancels_the_rest_unbilled(sending):
     message = sending.message(recipients=25)
     dispatch(message.id)
     send_batch(message.id, "sms", 0)
+    settle(sending.app)  # the last chunk the job left recording, as a worker would
     with write_transaction():
         deactivate_sms(sending.organisation, by=None)
 
@@ -266,6 +268,7 @@ def test_reconcile_after_redis_forgot_everything_loses_nothing(sending):
     message = sending.message(recipients=25)
     dispatch(message.id)
     send_batch(message.id, "sms", 1)
+    settle(sending.app)
     redis_connection().flushdb()  # FLUSHALL, confined to this test's Redis database
 
     assert reconcile() == {"dispatched": 0, "batches": 2, "finished": 0}
