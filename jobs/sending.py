@@ -110,16 +110,19 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
 
 
 def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder):
-    """Send the batch's claimable recipients a chunk at a time, two chunks claimed: each
-    is recorded (claiming the one after next) while the next is sent. A claim that comes
-    back short has emptied the batch, so the chunks after it are recorded without
-    claiming, unless one hands recipients back untried. Returns how many were handled,
-    and the (outcomes, lease) of a last chunk that defers nobody, not yet recorded (so
-    that the batch's next retry can be looked up meanwhile), or None when all are."""
+    """Send the batch's claimable recipients a chunk at a time, two chunks claimed: the
+    first is claimed alone, the second while the first is sent, and each is recorded
+    (claiming the one after next) while the next is sent. A claim that comes back short
+    has emptied the batch, so the chunks after it are recorded without claiming, unless
+    one hands recipients back untried. Returns how many were handled, and the
+    (outcomes, lease) of a last chunk that defers nobody, not yet recorded (so that the
+    batch's next retry can be looked up meanwhile), or None when all are."""
     send_chunk = _send_sms if channel == Channel.SMS else _send_emails
     size = current_app.config["SMS_CHUNK_SIZE"]
-    claimed = batches.claim(facts.id, channel, batch_no, 2 * size)
-    ready, more = deque(_chunks(claimed, size)), len(claimed) == 2 * size
+    claimed = batches.claim(facts.id, channel, batch_no, size)
+    ready, more = deque(_chunks(claimed, size)), len(claimed) == size
+    if more:
+        recorder.start(batches.claim, facts.id, channel, batch_no, size)
     handled = 0
     while ready:
         rows = ready.popleft()
