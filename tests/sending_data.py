@@ -4,6 +4,7 @@ with frozen recipients: the `sending` fixture of the sending tests."""
 import os
 
 import pytest
+from sqlalchemy import delete, select, update
 
 from portal.billing.packages import open_package
 from portal.billing.prices import set_price
@@ -11,6 +12,7 @@ from portal.database import write_transaction
 from portal.extensions import db
 from portal.models import Channel, Message, MessageStatus, Person, Recipient, Role
 from portal.models.base import utcnow
+from portal.recipients.frozen import as_list
 from portal.sms.providers import DELIVERY_PATH, delivery_token
 from portal.sms.providers.elks import ElksProvider
 
@@ -56,8 +58,10 @@ class Sending:
     def hook_path(self):
         return f"{DELIVERY_PATH}?token={self.token}"
 
-    def message(self, recipients, text="Hej från skolan", email=False):
-        """A confirmed (queued) message to `recipients` new guardians with mobiles."""
+    def message(self, recipients, text="Hej från skolan", email=False, frozen=False):
+        """A confirmed (queued) message to `recipients` new guardians with mobiles: as
+        recipient rows, or `frozen` as a confirmation leaves it (a list the dispatch
+        makes rows of)."""
         start = len(self.numbers)
         self.numbers += [f"+4670{n:07d}" for n in range(start, start + recipients)]
         people = [
@@ -93,6 +97,8 @@ class Sending:
             for channel in channels
             for person in people
         )
+        if frozen:
+            _freeze_rows(message)
         db.session.commit()
         return message
 
@@ -110,6 +116,19 @@ class Sending:
         if after_send is not None:
             provider = _Observed(provider, after_send)
         self.app.extensions["sms_provider"] = (os.getpid(), provider)
+
+
+def _freeze_rows(message):
+    """Turn the message's recipient rows into its frozen list."""
+    rows = Recipient.__table__.c
+    of_message = rows.message_id == message.id
+    listed = select(as_list((rows.person_id, rows.channel, rows.address))).where(of_message)
+    db.session.execute(
+        update(Message.__table__)
+        .where(Message.__table__.c.id == message.id)
+        .values(frozen_recipients=listed.scalar_subquery())
+    )
+    db.session.execute(delete(Recipient.__table__).where(of_message))
 
 
 class _Observed:

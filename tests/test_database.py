@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from portal.database import write_transaction
+from portal.database import analyze_if_grown, write_transaction
 from portal.extensions import db
-from portal.models import Organisation, SmsStatus
+from portal.models import Organisation, Recipient, SmsStatus
 from tests.conftest import fresh
 
 
@@ -58,3 +58,16 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_statistics_are_refreshed_when_an_insert_outgrows_them(app):
+    """PostgreSQL analyses a table at once when more rows were added than autovacuum's
+    rule allows (50 and a tenth of the table); SQLite plans without statistics."""
+    table = Recipient.__table__
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        db.session.execute(text("ANALYZE recipients"))  # empty: its statistics know 0 rows
+        db.session.commit()
+    assert analyze_if_grown(table, 50) is False
+    assert analyze_if_grown(table, 51) is postgresql
+    assert not db.session().in_transaction()

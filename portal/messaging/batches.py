@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from portal.billing.usage import charge
-from portal.database import locked, run_core, write_transaction
+from portal.database import analyze_if_grown, locked, run_core, write_transaction
 from portal.extensions import db
 from portal.models import (
     Channel,
@@ -429,8 +429,9 @@ def start(message_id: int) -> bool:
             return False
         message.status = MessageStatus.SENDING
         size = current_app.config["SMS_BATCH_SIZE"]
-        expand(message_id, batch_size=size)
+        expanded = expand(message_id, batch_size=size)
         number_batches(message_id, size)  # rows expanded before (erasing someone) have none
+    analyze_if_grown(Recipient.__table__, expanded)
     return True
 
 
