@@ -49,15 +49,18 @@ def the_one(seen, start, containing):
     return found
 
 
-def test_a_claim_reads_its_batch_through_the_batch_index(sending):
-    db.session.execute(text("ANALYZE recipients"))  # statistics from before the message
+def test_a_claim_reads_its_batch_through_the_batch_index(sending, make_app):
+    """As in a first large send: the table's statistics predate the message, and the
+    batches are the default size."""
+    db.session.execute(text("ANALYZE recipients"))
     db.session.commit()
-    message = sending.message(recipients=600, frozen=True)
-    dispatch(message.id)
-    with statements_run() as seen:
-        claimed = claim(message.id, Channel.SMS, 30, 4)
-    assert len(claimed) == 4
-    claim_plan = plan(*the_one(seen, "UPDATE recipients", "batch_no"))
+    message = sending.message(recipients=5000, frozen=True)
+    with make_app(**{**sending.overrides, "SMS_BATCH_SIZE": 250}).app_context():
+        dispatch(message.id)
+        with statements_run() as seen:
+            claimed = claim(message.id, Channel.SMS, 15, 100)
+        assert len(claimed) == 100
+        claim_plan = plan(*the_one(seen, "UPDATE recipients", "batch_no"))
     assert "ix_recipients_batch" in claim_plan
     assert "ix_recipients_message_status" not in claim_plan
 

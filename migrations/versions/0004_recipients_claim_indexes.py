@@ -1,9 +1,10 @@
-"""recipients: the batch index also by channel, the provider id index only of sent SMS
+"""recipients: the batch index by channel and in id order, the provider id index of sent SMS
 
-The claim then reads its batch's rows by (message, channel, batch) on every plan; with
-(message, batch) the planner could take the status index instead and read every
-pending row of the message for each claim. Rows without a provider id (every row until
-it is sent) are left out of that index, which each of their updates wrote to before.
+A claim takes the first rows of its batch by id; this index gives them in that order.
+With (message, batch) the planner could take the status index instead and read every
+pending row of the message, or walk the primary key from the message's first row, for
+each claim. Rows without a provider id (every row until it is sent) are left out of
+that index, which each of their updates wrote to before.
 
 Revision ID: 0004
 Revises: 0003
@@ -27,7 +28,7 @@ def upgrade():
     with op.batch_alter_table('recipients', schema=None) as batch_op:
         batch_op.drop_index('ix_recipients_batch')
         batch_op.create_index(
-            'ix_recipients_batch', ['message_id', 'channel', 'batch_no'], unique=False
+            'ix_recipients_batch', ['message_id', 'channel', 'batch_no', 'id'], unique=False
         )
         batch_op.drop_index('ix_recipients_provider_id')
         batch_op.create_index(

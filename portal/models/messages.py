@@ -89,10 +89,11 @@ class Recipient(db.Model):
     __table_args__ = (
         UniqueConstraint("message_id", "person_id", "channel"),
         Index("ix_recipients_message_status", "message_id", "channel", "status"),
-        # A batch is numbered per channel; with all three the claim's index is this one,
-        # not the status index's run over every pending row of the message, which the
-        # planner found as cheap while the message's rows were not yet analysed.
-        Index("ix_recipients_batch", "message_id", "channel", "batch_no"),
+        # A claim takes the first rows of its batch (numbered per channel) by id: this
+        # index gives them in that order, where the planner otherwise read every pending
+        # row of the message through the status index, or walked the primary key from
+        # the message's first row, for each claim.
+        Index("ix_recipients_batch", "message_id", "channel", "batch_no", "id"),
         # Only sent SMS have an id to look up; rows without one, inserted and claimed
         # before they are sent, cost the index nothing.
         Index(
