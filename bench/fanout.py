@@ -6,8 +6,9 @@ one run prints one JSON line per figure:
 
 - `floor` (baseline): the provider itself (`ElksProvider`, its pooled httpx client)
   posting the same number of SMS to the same numbers in one loop: no database, no
-  Redis, no rate limit. It runs first and last, and the pipelines are compared with
-  the mean of the two, as the machine's load may change in between;
+  Redis, no rate limit. It runs before and after each pipeline, and each pipeline is
+  compared with the mean of the two runs around it, as the machine's speed may change
+  within minutes;
 - `pipeline` with 1 and with 2 workers: `python -m jobs.worker` processes, started and
   listed by RQ before the clock starts; timed from queueing the message's dispatch job
   until the database has the message done and every recipient sent (goals: 0.8 × and
@@ -464,7 +465,6 @@ def run(config, database_url, recipients, naive_jobs, log):
         admin, groups = build(recipients)
         line("build", database, people=recipients, seconds=round(time.perf_counter() - started, 2))
 
-        floors = [floor(recipients, database, 1)]
         messages, freezes = [], []
         for _ in range(3):  # one message per pipeline, one expanded here for the naive jobs
             message_id, frozen, seconds = frozen_message(admin, groups)
@@ -473,38 +473,41 @@ def run(config, database_url, recipients, naive_jobs, log):
             messages.append(message_id)
             freezes.append(seconds)
         expand_seconds = expanded(messages[2])
+        floors = [floor(recipients, database, 1)]
         results, peaks = [], []
         for workers, message_id in zip((1, 2), messages, strict=False):
             result, peak = pipeline(app, database_url, workers, message_id, recipients, log)
-            results.append(result)
+            floors.append(floor(recipients, database, len(floors) + 1))
+            results.append((result, statistics.mean(floors[-2:])))
             peaks.append(peak)
         naive_rate = naive(config, messages[2], naive_jobs, database)
-        floors.append(floor(recipients, database, 2))
-        report(database, statistics.mean(floors), results, naive_rate, peaks)
+        report(database, results, naive_rate, peaks)
         report_freeze(database, recipients, freezes, expand_seconds)
         db.session.remove()
         db.engine.dispose()
 
 
-def report(database, floor_rate, results, naive_rate, peaks):
-    """The pipelines against the floor (the mean of its two runs, before and after, as
-    the machine's load may change) and the naive baseline, and the workers' memory."""
-    for result in results:
+def report(database, results, naive_rate, peaks):
+    """The pipelines against the floor (the mean of its runs just before and after each)
+    and the naive baseline, and the workers' memory."""
+    for result, floor_rate in results:
         goal = GOALS["one_worker" if result["workers"] == 1 else "two_workers"]
         ratio = result["sms_per_s"] / floor_rate
         line(
             "pipeline",
             database,
             **result,
+            floor_sms_per_s=round(floor_rate),
             vs_floor=round(ratio, 2),
             goal_vs_floor=goal,
             met=ratio >= goal,
         )
-    vs_naive = results[0]["sms_per_s"] / naive_rate
+    one_worker = results[0][0]["sms_per_s"]
+    vs_naive = one_worker / naive_rate
     line(
         "pipeline vs naive",
         database,
-        one_worker_sms_per_s=results[0]["sms_per_s"],
+        one_worker_sms_per_s=one_worker,
         naive_sms_per_s=round(naive_rate),
         ratio=round(vs_naive, 1),
         goal=GOALS["vs_naive"],
