@@ -117,7 +117,7 @@ def analyze_if_grown(table, added: int) -> bool:
     send would otherwise be planned on statistics of a table without it: the planner
     finds every index as cheap and may take one that reads the whole message for each
     chunk. True when it analysed."""
-    if db.engine.dialect.name != "postgresql":
+    if db.engine.dialect.name != "postgresql" or added <= ANALYZE_BASE_ROWS:
         return False
     known = db.session.scalar(
         text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
