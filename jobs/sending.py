@@ -119,8 +119,8 @@ def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, record
     batch's next retry can be looked up meanwhile), or None when all are."""
     send_chunk = _send_sms if channel == Channel.SMS else _send_emails
     size = current_app.config["SMS_CHUNK_SIZE"]
-    claimed = batches.claim(facts.id, channel, batch_no, size)
-    ready, more = deque(_chunks(claimed, size)), len(claimed) == size
+    ready = deque()
+    more = _queue(ready, batches.claim(facts.id, channel, batch_no, size), size)
     if more:
         recorder.start(batches.claim, facts.id, channel, batch_no, size)
     handled = 0
@@ -129,22 +129,23 @@ def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, record
         outcomes = send_chunk(facts, rows)
         handled += len(rows)
         if (claimed := recorder.collect()) is not None:
-            ready.extend(_chunks(claimed, size))
-            more = len(claimed) == size
+            more = _queue(ready, claimed, size)
         pending = any(outcome.status == RecipientStatus.PENDING for outcome in outcomes)
         if not (ready or more or pending):
             return handled, (outcomes, rows[0].lease)
         limit = size if more or any(not outcome.tried for outcome in outcomes) else 0
         recorder.start(_record, facts, outcomes, rows[0].lease, channel, batch_no, limit)
         if not ready:
-            claimed = recorder.collect()
-            ready.extend(_chunks(claimed, size))
-            more = len(claimed) == size
+            more = _queue(ready, recorder.collect(), size)
     return handled, None
 
 
-def _chunks(rows: list[Claimed], size: int):
-    return [rows[start : start + size] for start in range(0, len(rows), size)]
+def _queue(ready: deque, claimed: list[Claimed], size: int) -> bool:
+    """Queue what a claim of `size` rows took as the next chunk; True when it came back
+    full, so the batch may hold more."""
+    if claimed:
+        ready.append(claimed)
+    return len(claimed) == size
 
 
 def _record(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int, limit: int):
