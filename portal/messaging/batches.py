@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    column,
     func,
     literal_column,
     or_,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql
 
 from portal.billing.usage import charge
 from portal.database import analyze_if_grown, locked, run_core, write_transaction
@@ -286,14 +286,18 @@ def _in_batch():
 
 def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
     """Write the outcomes of the rows still under the claim marked `lease` in one UPDATE
-    however long the chunk, joined to the outcomes: as arrays on PostgreSQL, as a JSON
-    array on SQLite (each value already in the form the column stores). Only a claimed
-    row has a lease, so the lease alone tells that the row is still this claim's, and
-    the row is found by its id (a condition on the status would lead the planner to
-    the status index, whose statistics see almost no claimed rows). Returns the SMS
-    parts of the rows it marked sent."""
-    rows = [
-        {
+    however long the chunk, joined to the outcomes sent as one JSON array (each value
+    already in the form the column stores; serialised in C, where psycopg would dump
+    arrays value by value in Python). Only a claimed row has a lease, so the lease alone
+    tells that the row is still this claim's, and the row is found by its id (a
+    condition on the status would lead the planner to the status index, whose
+    statistics see almost no claimed rows). Returns the SMS parts of the rows it marked
+    sent."""
+    dialect = db.engine.dialect
+    forms = _stored_forms(dialect)
+    table = []
+    for outcome in outcomes:
+        row = {
             "row_id": outcome.id,
             "new_status": outcome.status.value,
             "new_provider_id": outcome.provider_id,
@@ -303,27 +307,46 @@ def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
             "new_sent_at": now if outcome.status == RecipientStatus.SENT else None,
             "tried": int(outcome.tried),
         }
-        for outcome in outcomes
-    ]
-    if db.engine.dialect.name == "postgresql":
-        columns = {name: [row[name] for row in rows] for name in _STORED_TYPES}
-        written = run_core(_STORE_ARRAYS, {**columns, "p_now": now, "p_lease": lease})
-    else:
-        stored = _stored_forms(db.engine.dialect)
-        table = [[stored[name](row[name]) for name in _STORED_TYPES] for row in rows]
-        written = run_core(
-            _STORE_JSON, {"outcomes": json.dumps(table), "p_now": now, "p_lease": lease}
-        )
+        for name, form in forms:
+            row[name] = form(row[name])
+        table.append(row)
+    written = run_core(
+        _store_statement(dialect.name),
+        {"outcomes": json.dumps(table, default=datetime.isoformat), "p_now": now, "p_lease": lease},
+    )
     return sum(parts for (parts,) in written if parts)
 
 
 @functools.cache
-def _stored_forms(dialect):
-    """For each outcome column, what turns a value into the form the column stores."""
-    return {
-        name: type_.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        for name, type_ in _STORED_TYPES.items()
-    }
+def _stored_forms(dialect) -> list[tuple[str, object]]:
+    """(column, what turns a value into the form the column stores) for the outcome
+    columns whose type changes the value on the way to `dialect`."""
+    forms = []
+    for name, type_ in _STORED_TYPES.items():
+        form = type_.dialect_impl(dialect).bind_processor(dialect)
+        if form is not None:
+            forms.append((name, form))
+    return forms
+
+
+@functools.cache
+def _store_statement(dialect: str):
+    """The UPDATE of the claim's rows from the outcomes' JSON array: typed by
+    PostgreSQL's `json_to_recordset`, read value by value with SQLite's `json_extract`."""
+    if dialect == "postgresql":
+        outcomes = (
+            func.json_to_recordset(bindparam("outcomes"))
+            .table_valued(*(column(name, type_) for name, type_ in _STORED_TYPES.items()))
+            .render_derived(name="outcome", with_types=True)
+        )
+        return _stored(outcomes.c)
+    outcomes = func.json_each(bindparam("outcomes")).table_valued("value").alias("outcome")
+    return _stored(
+        {
+            name: func.json_extract(outcomes.c.value, literal_column(f"'$.{name}'"))
+            for name in _STORED_TYPES
+        }
+    )
 
 
 def _stored(source):
@@ -359,21 +382,6 @@ _STORED_TYPES = {
     "new_sent_at": R.sent_at.type,
     "tried": Integer(),
 }
-_OUTCOME_ROWS = func.json_each(bindparam("outcomes")).table_valued("value").alias("outcome")
-_STORE_JSON = _stored(
-    {
-        name: func.json_extract(_OUTCOME_ROWS.c.value, literal_column(f"'$[{index}]'"))
-        for index, name in enumerate(_STORED_TYPES)
-    }
-)
-_OUTCOMES = (
-    func.unnest(
-        *(bindparam(name, type_=postgresql.ARRAY(type_)) for name, type_ in _STORED_TYPES.items())
-    )
-    .table_valued(*_STORED_TYPES)
-    .render_derived(name="outcome")
-)
-_STORE_ARRAYS = _stored({name: _OUTCOMES.c[name] for name in _STORED_TYPES})
 
 
 def _cancel_if_stopped(message_id, channel, batch_no, now):
