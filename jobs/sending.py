@@ -21,9 +21,10 @@ from collections import deque
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.database import run_core
 from portal.extensions import db
 from portal.messaging import batches
 from portal.messaging.batches import Claimed, MessageFacts, deferred, failed, released, sent
@@ -166,20 +167,28 @@ def _record_last(facts: MessageFacts, outcomes, lease, channel: Channel, batch_n
 
 
 def _facts(message_id: int, channel: Channel) -> MessageFacts:
-    message, organisation = db.session.execute(
-        select(Message, Organisation)
-        .join(Organisation, Organisation.id == Message.organisation_id)
-        .where(Message.id == message_id)
-    ).one()
-    facts = MessageFacts(
-        id=message.id,
-        organisation_id=organisation.id,
-        text=message.subject,
-        sender=sender_for(organisation) if channel == Channel.SMS else "",
-        created_at=message.created_at,
-    )
+    row = run_core(_FACTS, {"p_message": message_id}).one()
     db.session.rollback()
-    return facts
+    return MessageFacts(
+        id=row.id,
+        organisation_id=row.organisation_id,
+        text=row.subject,
+        sender=sender_for(row) if channel == Channel.SMS else "",
+        created_at=row.created_at,
+    )
+
+
+_FACTS = (
+    select(
+        Message.id,
+        Message.organisation_id,
+        Message.subject,
+        Message.created_at,
+        Organisation.sms_sender,
+    )
+    .join(Organisation, Organisation.id == Message.organisation_id)
+    .where(Message.id == bindparam("p_message"))
+)
 
 
 def _send_sms(facts: MessageFacts, rows: list[Claimed]):

@@ -284,6 +284,9 @@ def _in_batch():
     )
 
 
+_NEXT_RETRY = select(func.min(R.retry_at)).where(_in_batch(), R.status == RecipientStatus.PENDING)
+
+
 def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
     """Write the outcomes of the rows still under the claim marked `lease` in one UPDATE
     however long the chunk, joined to the outcomes sent as one JSON array (each value
@@ -399,14 +402,8 @@ def _cancel_if_stopped(message_id, channel, batch_no, now):
 
 def next_retry(message_id: int, channel: Channel, batch_no: int) -> datetime | None:
     """When the earliest deferred recipient of the batch is due, if any."""
-    return db.session.scalar(
-        select(func.min(R.retry_at)).where(
-            R.message_id == message_id,
-            R.channel == channel,
-            R.batch_no == batch_no,
-            R.status == RecipientStatus.PENDING,
-        )
-    )
+    batch = {"p_message_id": message_id, "p_channel": channel, "p_batch_no": batch_no}
+    return run_core(_NEXT_RETRY, batch).scalar()
 
 
 def unfinished_messages(cancelled_within=timedelta(days=1)):
