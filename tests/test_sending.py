@@ -13,7 +13,7 @@ from jobs.worker import build_worker
 from portal.billing.packages import deactivate_sms
 from portal.database import write_transaction
 from portal.extensions import db
-from portal.messaging.batches import MessageFacts, claim, record, sent
+from portal.messaging.batches import MessageFacts, claim, failed, record, sent
 from portal.messaging.recorder import settle
 from portal.models import (
     Attachment,
@@ -337,3 +337,20 @@ def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it_ove
         f"new-{row.id}" for row in taken_over
     }
     assert billed(message) == 2
+
+
+def test_an_over_long_provider_id_or_reason_is_cut_to_fit_and_the_chunk_recorded(sending):
+    message = sending.message(recipients=2)
+    dispatch(message.id)
+    facts = MessageFacts(
+        message.id, message.organisation_id, message.subject, "Skolan", message.created_at
+    )
+    rows = claim(message.id, Channel.SMS, 0, 2)
+    outcomes = [sent(rows[0].id, "s" * 150, 1), failed(rows[1].id, "nej " * 200)]
+    record(facts, outcomes, rows[0].lease, Channel.SMS, 0, 0)
+
+    assert statuses(message) == {RecipientStatus.SENT: 1, RecipientStatus.FAILED: 1}
+    stored = {row.status: row for row in db.session.scalars(db.select(Recipient))}
+    assert stored[RecipientStatus.SENT].provider_id == "s" * 100
+    assert stored[RecipientStatus.FAILED].error == ("nej " * 200)[:500]
+    assert billed(message) == 1

@@ -303,9 +303,9 @@ def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
         row = {
             "row_id": outcome.id,
             "new_status": outcome.status.value,
-            "new_provider_id": outcome.provider_id,
+            "new_provider_id": _fitted(outcome.provider_id, R.provider_id),
             "new_parts": outcome.parts,
-            "new_error": outcome.error,
+            "new_error": _fitted(outcome.error, R.error),
             "new_retry_at": outcome.retry_at,
             "new_sent_at": now if outcome.status == RecipientStatus.SENT else None,
             "tried": int(outcome.tried),
@@ -318,6 +318,13 @@ def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
         {"outcomes": json.dumps(table, default=datetime.isoformat), "p_now": now, "p_lease": lease},
     )
     return sum(parts for (parts,) in written if parts)
+
+
+def _fitted(value: str | None, column_) -> str | None:
+    """`value` cut to the column's length: PostgreSQL refuses a longer one, and the
+    chunk's SMS have gone out, so its record must not fail over a provider's over-long
+    id or a server's over-long reason."""
+    return value[: column_.type.length] if value else value
 
 
 @functools.cache
