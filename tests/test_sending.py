@@ -47,6 +47,13 @@ def statuses(message):
     return {RecipientStatus(status): n for status, n in rows}
 
 
+def facts_of(message):
+    """What a send job reads of `message`."""
+    return MessageFacts(
+        message.id, message.organisation_id, message.subject, "Skolan", message.created_at
+    )
+
+
 def billed(message):
     db.session.rollback()
     return db.session.scalar(
@@ -301,9 +308,7 @@ def test_a_claim_never_hands_a_row_to_two_workers(sending):
 def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it_over(sending, caplog):
     message = sending.message(recipients=2)
     dispatch(message.id)
-    facts = MessageFacts(
-        message.id, message.organisation_id, message.subject, "Skolan", message.created_at
-    )
+    facts = facts_of(message)
     slow = claim(message.id, Channel.SMS, 0, 2)
     with write_transaction():
         db.session.execute(db.update(Recipient).values(lease_until=utcnow()))  # it lapses
@@ -342,9 +347,7 @@ def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it_ove
 def test_an_over_long_provider_id_or_reason_is_cut_to_fit_and_the_chunk_recorded(sending):
     message = sending.message(recipients=2)
     dispatch(message.id)
-    facts = MessageFacts(
-        message.id, message.organisation_id, message.subject, "Skolan", message.created_at
-    )
+    facts = facts_of(message)
     rows = claim(message.id, Channel.SMS, 0, 2)
     outcomes = [sent(rows[0].id, "s" * 150, 1), failed(rows[1].id, "nej " * 200)]
     record(facts, outcomes, rows[0].lease, Channel.SMS, 0, 0)
