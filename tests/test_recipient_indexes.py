@@ -1,16 +1,17 @@
-"""The statements that run once per chunk or per delivery report find their recipient
-rows through the index made for them, whatever the planner knows of the table: a claim
-reads its batch, not every pending row of the message; a report finds its SMS id."""
+"""The statements that run once per chunk, per batch or per delivery report find their
+recipient rows through the index made for them, whatever the planner knows of the
+table: a claim reads its batch, not every pending row of the message; the finish check
+finds an open row without passing the sent ones; a report finds its SMS id."""
 
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 
 from jobs.sending import dispatch
 from portal.extensions import db
-from portal.messaging.batches import claim
-from portal.models import Channel
+from portal.messaging.batches import claim, finish_if_done
+from portal.models import Channel, Recipient, RecipientStatus
 from portal.sms.delivery import apply_deliveries
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -73,3 +74,21 @@ def test_a_delivery_report_finds_its_sms_through_the_provider_id_index(sending):
     for statement, parameters in seen:
         assert "ix_recipients_provider_id" in plan(statement, parameters)
     assert len(seen) == 2
+
+
+def test_the_finish_check_asks_the_status_index_when_most_rows_are_sent(sending, make_app):
+    """Statistics from the dispatch say every row is open; by the last batches most are
+    sent, and reading the table from its start would pass them all."""
+    message = sending.message(recipients=5000, frozen=True)
+    with make_app(**{**sending.overrides, "SMS_BATCH_SIZE": 250}).app_context():
+        dispatch(message.id)
+        db.session.execute(text("ANALYZE recipients"))
+        db.session.execute(
+            update(Recipient).where(Recipient.batch_no < 19).values(status=RecipientStatus.SENT)
+        )
+        db.session.commit()
+        with statements_run() as seen:
+            assert finish_if_done(message.id) is False
+        check_plan = plan(*the_one(seen, "SELECT recipients.id", "recipients.status IN"))
+    assert "ix_recipients_message_status" in check_plan
+    assert "Seq Scan" not in check_plan and "SCAN recipients" not in check_plan

@@ -477,9 +477,19 @@ def finish_if_done(message_id: int) -> bool:
 
 def _any_open(message_id: int) -> bool:
     """Whether a recipient of the message is pending or claimed: the first one found
-    answers (every batch job asks, while thousands may still be open)."""
-    return db.session.scalar(
-        select(select(R.id).where(R.message_id == message_id, R.status.in_(OPEN)).exists())
+    answers (every batch job asks, while thousands may still be open). Asked in the
+    status index's order, so that the index answers it: as `EXISTS`, PostgreSQL read
+    the table from its start when its statistics, taken as the message was dispatched,
+    had every row open, and the rows already sent came first (3-4 ms a job at 20,000
+    rows, growing with the table)."""
+    return (
+        db.session.scalar(
+            select(R.id)
+            .where(R.message_id == message_id, R.status.in_(OPEN))
+            .order_by(R.message_id, R.channel, R.status)
+            .limit(1)
+        )
+        is not None
     )
 
 
