@@ -17,6 +17,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
+from rq.job import Job
 
 QUEUE_NAMES = ("sending", "mail", "default")
 EMBEDDED_SOCKET = "redis.sock"
@@ -68,6 +69,31 @@ def enqueue_new(func, *args, job_id, queue="default", timeout=300, retries=3):
         )
         pipeline.execute()
     return job
+
+
+# The queue's next job id, taken off the queue and its job deleted in one step, when
+# it is ARGV[1] followed by digits only.
+_TAKE_NEXT = """
+local id = redis.call('LINDEX', KEYS[1], 0)
+if not id or string.sub(id, 1, #ARGV[1]) ~= ARGV[1]
+    or not string.match(string.sub(id, #ARGV[1] + 1), '^%d+$') then
+  return false
+end
+redis.call('LPOP', KEYS[1])
+redis.call('DEL', ARGV[2] .. id)
+return id
+"""
+
+
+def take_next_job(queue: str, prefix: str) -> int | None:
+    """When the next job in `queue` is `<prefix><n>`, take it off the queue and delete
+    it, so that the caller does its work instead (without a job of its own to start and
+    finish in RQ); returns n, or None when the next job is another (or none). The work
+    is the caller's from then on: if it dies, the job is gone, and what the job was to
+    do must be found again elsewhere (the send pipeline's `reconcile`)."""
+    take = redis_connection().register_script(_TAKE_NEXT)
+    taken = take(keys=[get_queue(queue).key], args=[prefix, Job.redis_job_namespace_prefix])
+    return None if taken is None else int(taken[len(prefix) :])
 
 
 def _job_options(job_id, timeout, retries):

@@ -12,7 +12,14 @@ from rq import Queue
 from jobs.worker import build_worker, settle_heap
 from portal.extensions import db
 from portal.models import Organisation
-from portal.queue import embedded_redis_url, enqueue, limits_storage_uri, stop_embedded_redis
+from portal.queue import (
+    embedded_redis_url,
+    enqueue,
+    limits_storage_uri,
+    redis_connection,
+    stop_embedded_redis,
+    take_next_job,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +52,22 @@ def test_finished_work_may_be_queued_again(app, run_jobs):
     run_jobs()
     again = enqueue(count_organisations, "c", job_id="count-c")
     assert again.is_queued
+
+
+def test_the_next_job_is_taken_off_the_queue_only_when_it_is_the_one_asked_for(app):
+    for job_id in ("send-1-sms-4-lapsed-17", "send-1-sms-5", "send-12-sms-6", "send-1-sms-7"):
+        enqueue(count_organisations, job_id, job_id=job_id)
+    queue = Queue("default", connection=redis_connection())
+
+    assert take_next_job("default", "send-1-sms-") is None  # the next is another kind
+    queue.remove("send-1-sms-4-lapsed-17")
+    assert take_next_job("default", "send-1-sms-") == 5
+    assert take_next_job("default", "send-1-sms-") is None  # message 12's, not 1's
+    assert take_next_job("default", "send-12-sms-") == 6
+
+    assert queue.job_ids == ["send-1-sms-7"]
+    assert queue.fetch_job("send-1-sms-5") is None
+    assert enqueue(count_organisations, "again", job_id="send-1-sms-5").is_queued
 
 
 def test_embedded_redis_is_shared_between_processes():

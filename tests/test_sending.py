@@ -6,7 +6,9 @@ import logging
 
 import pytest
 from PIL import Image
+from rq.registry import FinishedJobRegistry
 
+import jobs.sending
 from jobs.maintenance import reconcile
 from jobs.sending import dispatch, send_batch
 from jobs.worker import build_worker
@@ -27,7 +29,7 @@ from portal.models import (
     UsageEntry,
 )
 from portal.models.base import utcnow
-from portal.queue import redis_connection
+from portal.queue import redis_connection, take_next_job
 from portal.sms.text import count
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -35,6 +37,12 @@ pytestmark = pytest.mark.usefixtures("app")
 
 def run(app):
     return build_worker(app).work(burst=True)
+
+
+@pytest.fixture
+def one_batch_a_job(monkeypatch):
+    """Send jobs that stop after their own batch, as when other work is next in the queue."""
+    monkeypatch.setattr(jobs.sending, "GO_ON_SECONDS", 0)
 
 
 def statuses(message):
@@ -222,7 +230,7 @@ def test_a_report_that_arrives_before_the_result_is_recorded_is_applied(sending)
     assert statuses(message) == {RecipientStatus.DELIVERED: 2}
 
 
-def test_deactivation_mid_send_cancels_the_rest_unbilled(sending):
+def test_deactivation_mid_send_cancels_the_rest_unbilled(sending, one_batch_a_job):
     message = sending.message(recipients=25)
     dispatch(message.id)
     send_batch(message.id, "sms", 0)
@@ -240,6 +248,39 @@ def test_deactivation_mid_send_cancels_the_rest_unbilled(sending):
     ).all()
     assert set(cancelled) == {"Inte skickat: SMS har avaktiverats för organisationen."}
     assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_a_send_job_goes_on_with_its_message_s_batches_next_in_the_queue(sending):
+    message = sending.message(recipients=25)
+    other = sending.message(recipients=5)
+    dispatch(message.id)
+    dispatch(other.id)
+
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert statuses(other) == {RecipientStatus.SENT: 5}
+    assert sending.server.count == 30
+    assert billed(message) == 25
+    jobs_run = FinishedJobRegistry("sending", connection=redis_connection()).get_job_ids()
+    assert sorted(jobs_run) == sorted([f"send-{message.id}-sms-0", f"send-{other.id}-sms-0"])
+    assert redis_connection().keys("rq:job:send-*-sms-[12]") == []
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_a_batch_taken_by_a_job_that_died_is_sent_after_reconcile(sending):
+    message = sending.message(recipients=25)
+    dispatch(message.id)
+    assert take_next_job("sending", f"send-{message.id}-sms-") == 0  # then the worker died
+
+    run(sending.app)
+    assert statuses(message) == {RecipientStatus.SENT: 15, RecipientStatus.PENDING: 10}
+    assert reconcile() == {"dispatched": 0, "batches": 1, "finished": 0}
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert sending.server.count == 25
+    assert billed(message) == 25
 
 
 def test_email_recipients_get_the_message_too(sending, smtp_server):
@@ -271,7 +312,7 @@ def test_email_recipients_get_the_message_too(sending, smtp_server):
     assert billed(message) == 3
 
 
-def test_reconcile_after_redis_forgot_everything_loses_nothing(sending):
+def test_reconcile_after_redis_forgot_everything_loses_nothing(sending, one_batch_a_job):
     message = sending.message(recipients=25)
     dispatch(message.id)
     send_batch(message.id, "sms", 1)
