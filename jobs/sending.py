@@ -8,19 +8,23 @@ bills the accepted SMS parts in one short transaction, in a thread of its own wh
 next chunk is sent (`portal.messaging.recorder`). When the next job in the queue is
 the same message's next batch, the job takes it off the queue and sends that batch too
 (for up to GO_ON_SECONDS): the work RQ would run next, without the 10-20 ms a job of its
-own costs to start and finish. The last chunk, when nothing waits for a retry, goes on
-recording after the job has ended, and then finishes the message, while the worker
-starts its next job. One chunk recorded and one sent are the most a killed worker can
-leave sent-but-unrecorded (and so send twice after `reconcile`).
+own costs to start and finish. It looks while the batch's last chunk is sent, claiming
+the next batch's first chunk then, so that sending goes straight on. The last chunk,
+when nothing waits for a retry, goes on recording after the job has ended, and then
+finishes the message, while the worker starts its next job. One chunk recorded and one
+sent are the most a killed worker can leave sent-but-unrecorded (and so send twice
+after `reconcile`).
 
 Transient errors defer a recipient with backoff; short waits are slept through in the
-job, longer ones scheduled as a new job for the same batch. Permanent errors fail the
-recipient at once with the provider's reason, unbilled.
+job, longer ones scheduled as a new job for the same batch while the job goes on.
+Permanent errors fail the recipient at once with the provider's reason, unbilled.
 """
 
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -86,26 +90,33 @@ def enqueue_batch(message_id: int, channel: Channel, batch_no: int, at=None, lap
 def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     """Send what is claimable in one batch, chunk by chunk, then go on with the
     message's next batches for as long as the next job in the queue is one of them
-    (for up to GO_ON_SECONDS); returns how many recipients it handled. Ends by
-    scheduling itself again for deferred recipients, or by marking the message done;
-    when nothing waits for a retry, it leaves its last chunk recording and the message
-    to be finished after it, and ends at once."""
+    (for up to GO_ON_SECONDS); returns how many recipients it handled. A batch whose
+    deferred recipients are due later is scheduled again on its own. The job ends by
+    marking the message done or, when its last chunk needs nothing more of it, by
+    leaving that chunk recording and the message to be finished after it."""
     channel = Channel(channel)
     facts = _facts(message_id, channel)
     until = time.monotonic() + GO_ON_SECONDS
-    handled = 0
+    size = current_app.config["SMS_CHUNK_SIZE"]
+    handled, first = 0, None
     with Recorder() as recorder:
         while True:
-            count, last, due = _send_batch(facts, channel, batch_no, recorder)
+            going_on = time.monotonic() < until
+            count, last, due, ahead = _send_batch(
+                facts, channel, batch_no, recorder, first, going_on
+            )
             handled += count
             if due is not None:
                 enqueue_batch(message_id, channel, batch_no, at=due)
-                return handled
-            following = _next_batch(facts.id, channel) if time.monotonic() < until else None
+            if ahead is not None:
+                following, first = ahead.batch_no, ahead.rows
+            else:
+                following, first = (_next_batch(facts.id, channel) if going_on else None), None
             if following is None:
                 break
-            if last is not None:
-                recorder.start(_record, facts, *last, channel, batch_no, 0)
+            if last is not None:  # claiming the next batch's second chunk, if it has one
+                limit = size if first is not None and len(first) == size else 0
+                recorder.start(_record, facts, *last, channel, following, limit)
             batch_no = following
         if last is not None:
             recorder.leave(_record_last, facts, *last, channel, batch_no)
@@ -114,25 +125,51 @@ def send_batch(message_id: int, channel: str, batch_no: int) -> int:
     return handled
 
 
-def _send_batch(facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder):
-    """Send the batch until none of its recipients is due within SLEEP_THROUGH_SECONDS.
-    Returns how many were handled, the last chunk if it is not yet recorded (outcomes,
-    lease; only when nothing waits for a retry), and when the deferred recipients are
-    next due, or None when none wait."""
-    handled = 0
+@dataclass(frozen=True)
+class Ahead:
+    """What the recorder found while a batch's last chunk was sent: when the batch's
+    deferred recipients are next due (None: none wait), and the message's next batch,
+    its job taken off the queue, with its first chunk claimed (None: other work is
+    next)."""
+
+    due: datetime | None
+    batch_no: int | None
+    rows: list[Claimed]
+
+
+def _send_batch(
+    facts: MessageFacts,
+    channel: Channel,
+    batch_no: int,
+    recorder: Recorder,
+    first: list[Claimed] | None = None,
+    going_on: bool = False,
+):
+    """Send the batch until none of its recipients is due within SLEEP_THROUGH_SECONDS,
+    starting with `first` when its first chunk was claimed ahead. Returns how many were
+    handled, the last chunk if it is not yet recorded (outcomes, lease; only when
+    nothing waits for a retry), when the deferred recipients are next due (None: none
+    wait), and the next batch if it was taken meanwhile (`going_on`: the job may take
+    one)."""
+    handled, ahead = 0, None
     while True:
-        count, last = _send_claimable(facts, channel, batch_no, recorder)
-        handled += count
-        due = batches.next_retry(facts.id, channel, batch_no)
-        db.session.rollback()
+        count, last, found = _send_claimable(
+            facts, channel, batch_no, recorder, first, going_on and ahead is None
+        )
+        handled, first, ahead = handled + count, None, ahead or found
+        if last is not None and found is not None:
+            due = found.due  # looked up once every chunk before the last was recorded
+        else:
+            due = batches.next_retry(facts.id, channel, batch_no)
+            db.session.rollback()
         if due is None:
-            return handled, last, None
+            return handled, last, None, ahead
         if last is not None:
             recorder.start(_record, facts, *last, channel, batch_no, 0)
             recorder.collect()
         wait = (due - utcnow()).total_seconds()
         if wait > SLEEP_THROUGH_SECONDS:
-            return handled, None, due
+            return handled, None, due, ahead
         time.sleep(max(wait, 0))
 
 
@@ -147,36 +184,56 @@ def _next_batch(message_id: int, channel: Channel) -> int | None:
     return batch_no
 
 
-def _send_claimable(facts: MessageFacts, channel: Channel, batch_no: int, recorder: Recorder):
+def _send_claimable(
+    facts: MessageFacts,
+    channel: Channel,
+    batch_no: int,
+    recorder: Recorder,
+    first: list[Claimed] | None = None,
+    looking_ahead: bool = False,
+):
     """Send the batch's claimable recipients a chunk at a time, two chunks claimed: the
-    first is claimed alone, the second while the first is sent, and each is recorded
-    (claiming the one after next) while the next is sent. A claim that comes back short
-    has emptied the batch, so the chunks after it are recorded without claiming, unless
-    one hands recipients back untried. Returns how many were handled, and the
-    (outcomes, lease) of a last chunk that defers nobody, not yet recorded (so that the
-    batch's next retry can be looked up meanwhile), or None when all are."""
+    first is claimed alone (or was, ahead: `first`, the recorder then claiming the
+    second), the second while the first is sent, and each is recorded (claiming the one
+    after next) while the next is sent. A claim that comes back short has emptied the
+    batch, so the chunks after it are recorded without claiming, unless one hands
+    recipients back untried; the one recorded while the last is sent also looks ahead
+    (`looking_ahead`): the batch's next retry, and the next batch's first chunk.
+
+    Returns how many were handled, the (outcomes, lease) of a last chunk that defers
+    nobody, not yet recorded (or None when all are), and what was found ahead."""
     send_chunk = _send_sms if channel == Channel.SMS else _send_emails
     size = current_app.config["SMS_CHUNK_SIZE"]
     ready = deque()
-    more = _queue(ready, batches.claim(facts.id, channel, batch_no, size), size)
-    recorder.collect()  # the last chunk of the batch before, recorded meanwhile
-    if more:
-        recorder.start(batches.claim, facts.id, channel, batch_no, size)
-    handled = 0
+    if first is None:
+        more = _queue(ready, batches.claim(facts.id, channel, batch_no, size), size)
+        recorder.collect()  # the last chunk of the batch before, recorded meanwhile
+        if more:
+            recorder.start(batches.claim, facts.id, channel, batch_no, size)
+    else:
+        more = _queue(ready, first, size)
+    handled, ahead, looked_ahead = 0, None, False
     while ready:
         rows = ready.popleft()
         outcomes = send_chunk(facts, rows)
         handled += len(rows)
-        if (claimed := recorder.collect()) is not None:
-            more = _queue(ready, claimed, size)
+        collected = recorder.collect()
+        if looked_ahead:
+            ahead, looked_ahead = collected, False
+        elif collected is not None:
+            more = _queue(ready, collected, size)
         pending = any(outcome.status == RecipientStatus.PENDING for outcome in outcomes)
         if not (ready or more or pending):
-            return handled, (outcomes, rows[0].lease)
+            return handled, (outcomes, rows[0].lease), ahead
         limit = size if more or any(not outcome.tried for outcome in outcomes) else 0
+        if ready and not limit and looking_ahead and ahead is None:
+            recorder.start(_record_looking_ahead, facts, outcomes, rows[0].lease, channel, batch_no)
+            looked_ahead = True
+            continue
         recorder.start(_record, facts, outcomes, rows[0].lease, channel, batch_no, limit)
         if not ready:
             more = _queue(ready, recorder.collect(), size)
-    return handled, None
+    return handled, None, ahead
 
 
 def _queue(ready: deque, claimed: list[Claimed], size: int) -> bool:
@@ -189,12 +246,26 @@ def _queue(ready: deque, claimed: list[Claimed], size: int) -> bool:
 
 def _record(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int, limit: int):
     """In the recorder's thread: store and bill the chunk (claimed with `lease`: every
-    chunk is part of one claim) and claim up to `limit` more of the batch, then apply
-    the delivery reports that arrived before the chunk was stored."""
+    chunk is part of one claim) and claim up to `limit` more of batch `batch_no`, then
+    apply the delivery reports that arrived before the chunk was stored."""
     claimed = batches.record(facts, outcomes, lease, channel, batch_no, limit)
     if channel == Channel.SMS:
         _apply_early_reports(outcomes)
     return claimed
+
+
+def _record_looking_ahead(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int):
+    """In the recorder's thread, while the batch's last chunk is sent: record this one,
+    then look up the batch's next retry and take the message's next batch, if its job
+    is next in the queue, claiming its first chunk: the job goes on at once."""
+    _record(facts, outcomes, lease, channel, batch_no, 0)
+    due = batches.next_retry(facts.id, channel, batch_no)
+    db.session.rollback()
+    following = _next_batch(facts.id, channel)
+    if following is None:
+        return Ahead(due, None, [])
+    size = current_app.config["SMS_CHUNK_SIZE"]
+    return Ahead(due, following, batches.claim(facts.id, channel, following, size))
 
 
 def _record_last(facts: MessageFacts, outcomes, lease, channel: Channel, batch_no: int):

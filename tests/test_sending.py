@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from PIL import Image
-from rq.registry import FinishedJobRegistry
+from rq.registry import FinishedJobRegistry, ScheduledJobRegistry
 
 import jobs.sending
 from jobs.maintenance import reconcile
@@ -69,6 +69,10 @@ def billed(message):
             UsageEntry.message_id == message.id
         )
     )
+
+
+def finished_jobs():
+    return sorted(FinishedJobRegistry("sending", connection=redis_connection()).get_job_ids())
 
 
 def test_every_recipient_gets_one_sms_and_each_part_is_billed(sending):
@@ -262,9 +266,51 @@ def test_a_send_job_goes_on_with_its_message_s_batches_next_in_the_queue(sending
     assert statuses(other) == {RecipientStatus.SENT: 5}
     assert sending.server.count == 30
     assert billed(message) == 25
-    jobs_run = FinishedJobRegistry("sending", connection=redis_connection()).get_job_ids()
-    assert sorted(jobs_run) == sorted([f"send-{message.id}-sms-0", f"send-{other.id}-sms-0"])
+    assert finished_jobs() == sorted([f"send-{message.id}-sms-0", f"send-{other.id}-sms-0"])
     assert redis_connection().keys("rq:job:send-*-sms-[12]") == []
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_a_batch_whose_last_chunk_defers_one_is_finished_before_the_batch_taken_ahead(sending):
+    # Batches of 10 in chunks of 4, 4 and 2: while the third is sent, the job takes
+    # batch 1 and claims its first chunk; the third chunk's SMS then fails with 503, so
+    # the job waits for its retry with batch 1's chunk in hand, then sends both.
+    message = sending.message(recipients=25)
+    sending.server.delay_next(0, n=8)
+    sending.server.fail_next(1, status=503)
+    dispatch(message.id)
+
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert sorted(sending.server.counts().values()) == [1] * 25
+    assert billed(message) == 25
+    assert finished_jobs() == [f"send-{message.id}-sms-0"]
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_a_batch_waiting_for_a_retry_is_scheduled_and_the_job_goes_on(sending, monkeypatch):
+    monkeypatch.setattr(jobs.sending, "SLEEP_THROUGH_SECONDS", 0)
+    message = sending.message(recipients=25)
+    sending.server.fail_next(1, status=503)
+    dispatch(message.id)
+
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 24, RecipientStatus.PENDING: 1}
+    assert finished_jobs() == [f"send-{message.id}-sms-0"]
+    scheduled = ScheduledJobRegistry("sending", connection=redis_connection()).get_job_ids()
+    assert [job_id.rsplit("-", 1)[0] for job_id in scheduled] == [f"send-{message.id}-sms-0-at"]
+    assert db.session.get(Message, message.id).status == MessageStatus.SENDING
+
+    with write_transaction():
+        db.session.execute(db.update(Recipient).values(retry_at=utcnow()))
+    send_batch(message.id, "sms", 0)
+    settle(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert sorted(sending.server.counts().values()) == [1] * 25
+    assert billed(message) == 25
     assert db.session.get(Message, message.id).status == MessageStatus.DONE
 
 
