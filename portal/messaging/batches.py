@@ -14,6 +14,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -297,59 +298,71 @@ def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
     statistics see almost no claimed rows). Returns the SMS parts of the rows it marked
     sent."""
     dialect = db.engine.dialect
-    forms = _stored_forms(dialect)
-    table = []
-    for outcome in outcomes:
-        row = {
+    stored = _stored_forms(dialect)
+    sent_at = stored.time(now)
+    table = [
+        {
             "row_id": outcome.id,
-            "new_status": outcome.status.value,
-            "new_provider_id": _fitted(outcome.provider_id, R.provider_id),
+            "new_status": stored.statuses[outcome.status],
+            "new_provider_id": _fitted(outcome.provider_id, R.provider_id.type.length),
             "new_parts": outcome.parts,
-            "new_error": _fitted(outcome.error, R.error),
-            "new_retry_at": outcome.retry_at,
-            "new_sent_at": now if outcome.status == RecipientStatus.SENT else None,
+            "new_error": _fitted(outcome.error, R.error.type.length),
+            "new_retry_at": outcome.retry_at and stored.time(outcome.retry_at),
+            "new_sent_at": sent_at if outcome.status is RecipientStatus.SENT else None,
             "tried": int(outcome.tried),
         }
-        for name, form in forms:
-            row[name] = form(row[name])
-        table.append(row)
+        for outcome in outcomes
+    ]
     written = run_core(
         _store_statement(dialect.name),
-        {"outcomes": json.dumps(table, default=datetime.isoformat), "p_now": now, "p_lease": lease},
+        {"outcomes": json.dumps(table), "p_now": now, "p_lease": lease},
     )
     return sum(parts for (parts,) in written if parts)
 
 
-def _fitted(value: str | None, column_) -> str | None:
-    """`value` cut to the column's length: PostgreSQL refuses a longer one, and the
+def _fitted(value: str | None, length: int) -> str | None:
+    """`value` cut to its column's `length`: PostgreSQL refuses a longer one, and the
     chunk's SMS have gone out, so its record must not fail over a provider's over-long
     id or a server's over-long reason."""
-    return value[: column_.type.length] if value else value
+    return value[:length] if value else value
+
+
+class StoredForms(NamedTuple):
+    """The forms an outcome's values take in the JSON the store sends: each status's,
+    and a timestamp's (as the column would store it, in text)."""
+
+    statuses: dict
+    time: object
 
 
 @functools.cache
-def _stored_forms(dialect) -> list[tuple[str, object]]:
-    """(column, what turns a value into the form the column stores) for the outcome
-    columns whose type changes the value on the way to `dialect`."""
-    forms = []
-    for name, type_ in _STORED_TYPES.items():
-        form = type_.dialect_impl(dialect).bind_processor(dialect)
-        if form is not None:
-            forms.append((name, form))
-    return forms
+def _stored_forms(dialect) -> StoredForms:
+    """The stored forms on `dialect`, found once: building a chunk's JSON then only
+    looks them up."""
+    status = R.status.type.dialect_impl(dialect).bind_processor(dialect) or str
+    moment = R.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
+
+    def time(value: datetime) -> str:
+        value = moment(value)
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    return StoredForms({member: status(member.value) for member in RecipientStatus}, time)
 
 
 @functools.cache
 def _store_statement(dialect: str):
-    """The UPDATE of the claim's rows from the outcomes' JSON array: typed by
-    PostgreSQL's `json_to_recordset`, read value by value with SQLite's `json_extract`."""
+    """The UPDATE of the claim's rows from the outcomes' JSON array, answering the parts
+    of the rows it wrote: typed by PostgreSQL's `json_to_recordset` and added up there
+    (one row back, not one per SMS), read value by value with SQLite's `json_extract`
+    (which has no UPDATE in a WITH)."""
     if dialect == "postgresql":
         outcomes = (
             func.json_to_recordset(bindparam("outcomes"))
             .table_valued(*(column(name, type_) for name, type_ in _STORED_TYPES.items()))
             .render_derived(name="outcome", with_types=True)
         )
-        return _stored(outcomes.c)
+        written = _stored(outcomes.c).cte("written")
+        return select(func.sum(written.c.parts))
     outcomes = func.json_each(bindparam("outcomes")).table_valued("value").alias("outcome")
     return _stored(
         {
