@@ -3,6 +3,7 @@ speaks the 46elks wire format: jobs run by SimpleWorker bursts in this process."
 
 import io
 import logging
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -327,6 +328,38 @@ def test_a_batch_taken_by_a_job_that_died_is_sent_after_reconcile(sending):
     assert statuses(message) == {RecipientStatus.SENT: 25}
     assert sending.server.count == 25
     assert billed(message) == 25
+
+
+def test_a_batch_claimed_ahead_by_a_job_that_died_is_sent_after_reconcile(sending):
+    message = sending.message(recipients=25)
+    dispatch(message.id)
+    # What a job's recorder does while its batch's last chunk is sent; then the worker died.
+    assert take_next_job("sending", f"send-{message.id}-sms-") == 0
+    assert len(claim(message.id, Channel.SMS, 0, 4)) == 4
+
+    run(sending.app)
+    assert statuses(message) == {
+        RecipientStatus.SENT: 15,
+        RecipientStatus.PENDING: 6,
+        RecipientStatus.CLAIMED: 4,
+    }
+    assert reconcile() == {"dispatched": 0, "batches": 1, "finished": 0}
+    run(sending.app)
+    assert statuses(message) == {RecipientStatus.SENT: 21, RecipientStatus.CLAIMED: 4}
+
+    with write_transaction():  # the dead worker's lease runs out
+        db.session.execute(
+            db.update(Recipient)
+            .where(Recipient.status == RecipientStatus.CLAIMED)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    assert reconcile() == {"dispatched": 0, "batches": 1, "finished": 0}
+    run(sending.app)
+
+    assert statuses(message) == {RecipientStatus.SENT: 25}
+    assert sorted(sending.server.counts().values()) == [1] * 25
+    assert billed(message) == 25
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
 
 
 def test_email_recipients_get_the_message_too(sending, smtp_server):
