@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -331,8 +332,8 @@ class StoredForms(NamedTuple):
     """The forms an outcome's values take in the JSON the store sends: each status's,
     and a timestamp's (as the column would store it, in text)."""
 
-    statuses: dict
-    time: object
+    statuses: dict[RecipientStatus, str]
+    time: Callable[[datetime], str]
 
 
 @functools.cache
