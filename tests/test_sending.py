@@ -76,6 +76,14 @@ def finished_jobs():
     return sorted(FinishedJobRegistry("sending", connection=redis_connection()).get_job_ids())
 
 
+def assert_sent_once_each_and_done(sending, message, recipients):
+    """Every recipient sent one SMS of one part, billed once, and the message done."""
+    assert statuses(message) == {RecipientStatus.SENT: recipients}
+    assert sorted(sending.server.counts().values()) == [1] * recipients
+    assert billed(message) == recipients
+    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
 def test_every_recipient_gets_one_sms_and_each_part_is_billed(sending):
     text = "Föräldramöte på torsdag kl 18. " * 6
     message = sending.message(recipients=25, text=text)
@@ -283,11 +291,8 @@ def test_a_batch_whose_last_chunk_defers_one_is_finished_before_the_batch_taken_
 
     run(sending.app)
 
-    assert statuses(message) == {RecipientStatus.SENT: 25}
-    assert sorted(sending.server.counts().values()) == [1] * 25
-    assert billed(message) == 25
+    assert_sent_once_each_and_done(sending, message, 25)
     assert finished_jobs() == [f"send-{message.id}-sms-0"]
-    assert db.session.get(Message, message.id).status == MessageStatus.DONE
 
 
 def test_a_batch_waiting_for_a_retry_is_scheduled_and_the_job_goes_on(sending, monkeypatch):
@@ -309,10 +314,7 @@ def test_a_batch_waiting_for_a_retry_is_scheduled_and_the_job_goes_on(sending, m
     send_batch(message.id, "sms", 0)
     settle(sending.app)
 
-    assert statuses(message) == {RecipientStatus.SENT: 25}
-    assert sorted(sending.server.counts().values()) == [1] * 25
-    assert billed(message) == 25
-    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+    assert_sent_once_each_and_done(sending, message, 25)
 
 
 def test_a_batch_taken_by_a_job_that_died_is_sent_after_reconcile(sending):
@@ -356,10 +358,7 @@ def test_a_batch_claimed_ahead_by_a_job_that_died_is_sent_after_reconcile(sendin
     assert reconcile() == {"dispatched": 0, "batches": 1, "finished": 0}
     run(sending.app)
 
-    assert statuses(message) == {RecipientStatus.SENT: 25}
-    assert sorted(sending.server.counts().values()) == [1] * 25
-    assert billed(message) == 25
-    assert db.session.get(Message, message.id).status == MessageStatus.DONE
+    assert_sent_once_each_and_done(sending, message, 25)
 
 
 def test_email_recipients_get_the_message_too(sending, smtp_server):
