@@ -22,6 +22,7 @@ from portal.models import (
     Attachment,
     AuditEvent,
     Channel,
+    Invoice,
     Message,
     MessageStatus,
     Recipient,
@@ -461,6 +462,57 @@ def test_a_worker_whose_lease_ran_out_leaves_the_row_to_the_one_that_took_it_ove
         f"new-{row.id}" for row in taken_over
     }
     assert billed(message) == 2
+
+
+def record_sent(message, held, parts, claiming):
+    """Record every row `held` (of batch 0) as sent in `parts` parts, claiming up to
+    `claiming` more; returns what it claimed."""
+    outcomes = [sent(row.id, f"id-{row.id}", parts) for row in held]
+    return record(facts_of(message), outcomes, held[0].lease, Channel.SMS, 0, claiming)
+
+
+def test_a_chunk_recorded_after_its_lease_ran_out_is_written_once_and_not_claimed_again(sending):
+    # The rows' lease has passed (nobody took them over): they are claimable again, but
+    # the record that writes them also claims the batch's next chunk, and must leave
+    # them out of it.
+    message = sending.message(recipients=4)
+    dispatch(message.id)
+    sending.app.config["SMS_LEASE_SECONDS"] = 0
+    held = claim(message.id, Channel.SMS, 0, 2)
+    sending.app.config["SMS_LEASE_SECONDS"] = 300
+
+    claimed = record_sent(message, held, parts=1, claiming=2)
+
+    assert len(claimed) == 2
+    assert not {row.id for row in claimed} & {row.id for row in held}
+    assert statuses(message) == {RecipientStatus.SENT: 2, RecipientStatus.CLAIMED: 2}
+    assert billed(message) == 2
+
+
+def test_a_chunk_that_uses_up_the_package_is_billed_across_it_and_the_next_claimed(sending):
+    message = sending.message(recipients=5)
+    dispatch(message.id)
+    package = db.session.scalars(db.select(SmsPackage)).one()
+    package.used = package.size - 3
+    db.session.commit()
+    held = claim(message.id, Channel.SMS, 0, 2)
+
+    claimed = record_sent(message, held, parts=2, claiming=2)
+
+    assert len(claimed) == 2
+    packages = db.session.scalars(db.select(SmsPackage).order_by(SmsPackage.sequence)).all()
+    assert [(p.used, p.closed_at is not None) for p in packages] == [
+        (packages[0].size, True),
+        (1, False),
+    ]
+    ledger = db.session.execute(
+        db.select(UsageEntry.package_id, UsageEntry.units).where(
+            UsageEntry.message_id == message.id
+        )
+    ).all()
+    assert sorted(ledger) == [(packages[0].id, 3), (packages[1].id, 1)]
+    invoices = db.session.scalars(db.select(Invoice.package_id)).all()
+    assert invoices.count(packages[1].id) == 1
 
 
 def test_an_over_long_provider_id_or_reason_is_cut_to_fit_and_the_chunk_recorded(sending):

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam, case, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import joinedload
 
 from portal.billing.invoices import STOCKHOLM, stockholm_midnight
@@ -140,6 +141,42 @@ def _draw_with_room():
 
 
 DRAW_WITH_ROOM = _draw_with_room()
+
+
+def ledger_entry_where_room(units):
+    """For PostgreSQL's WITH: `units` (a column of a one-row CTE) drawn from the open
+    package of organisation :p_organisation where they leave some to spare, and added
+    to message :p_message_id's ledger entry in it (made at :p_now if new), in one
+    statement that answers the entry's package, or nothing: no units, no open package,
+    or units that would use it up, which the caller then `charge`s. The caller has
+    locked the organisation."""
+    drawn = (
+        update(SmsPackage.__table__)
+        .where(
+            PACKAGE.organisation_id == bindparam("p_organisation", type_=Integer),
+            PACKAGE.closed_at.is_(None),
+            PACKAGE.size - PACKAGE.used > units,
+            units > 0,
+        )
+        .values(used=PACKAGE.used + units)
+        .returning(PACKAGE.id, units.label("units"))
+        .cte("drawn")
+    )
+    entry = postgresql.insert(UsageEntry.__table__).from_select(
+        ["organisation_id", "package_id", "message_id", "units", "created_at"],
+        select(
+            bindparam("p_organisation", type_=Integer),
+            drawn.c.id,
+            bindparam("p_message_id", type_=Integer),
+            drawn.c.units,
+            bindparam("p_now", type_=LEDGER.created_at.type),
+        ),
+        include_defaults=False,
+    )
+    return entry.on_conflict_do_update(
+        index_elements=[LEDGER.message_id, LEDGER.package_id],
+        set_={"units": LEDGER.units + entry.excluded.units},
+    ).returning(LEDGER.package_id)
 
 
 def _add_to_ledger(organisation_id, message_id, package_id, units) -> Drawn:

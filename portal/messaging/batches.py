@@ -30,10 +30,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 
-from portal.billing.usage import charge
+from portal.billing.usage import charge, ledger_entry_where_room
 from portal.database import analyze_if_grown, locked, run_core, write_transaction
 from portal.extensions import db
 from portal.models import (
@@ -186,12 +187,9 @@ def record(
     offered = sum(
         outcome.parts or 0 for outcome in outcomes if outcome.status == RecipientStatus.SENT
     )
+    steps = _record_at_once if db.engine.dialect.name == "postgresql" else _record_in_steps
     with write_transaction():
-        if offered:  # the organisation's row is locked before any recipient row, as everywhere
-            run_core(_LOCK_ORGANISATION, {"p_organisation": message.organisation_id})
-        units = _store(outcomes, lease, now) if outcomes else 0
-        if units:
-            charge(message.organisation_id, message.id, units)
+        units, claimed = steps(message, outcomes, lease, channel, batch_no, limit, now)
         if units < offered:
             logger.warning(
                 "Message %d: %d SMS parts sent after their claim had passed to another "
@@ -199,11 +197,67 @@ def record(
                 message.id,
                 offered - units,
             )
-        return _claim(message.id, channel, batch_no, limit, now) if limit else []
+        return claimed
+
+
+def _record_in_steps(message, outcomes, lease, channel, batch_no, limit, now):
+    """`record` a statement at a time (SQLite, whose round trips cost nothing):
+    the organisation locked, the outcomes stored, their parts billed, the next chunk
+    claimed. Returns the parts billed and the rows claimed."""
+    if any(outcome.parts for outcome in outcomes):  # locked before any recipient row, as everywhere
+        run_core(_LOCK_ORGANISATION, {"p_organisation": message.organisation_id})
+    units = _store(outcomes, lease, now)
+    if units:
+        charge(message.organisation_id, message.id, units)
+    return units, _claim(message.id, channel, batch_no, limit, now) if limit else []
+
+
+def _record_at_once(message, outcomes, lease, channel, batch_no, limit, now):
+    """`record` in two statements (PostgreSQL, where each is a round trip the recorder
+    waits for and a hand-over of the GIL): the organisation locked (and the claim
+    planned for its values), then one statement that stores the outcomes, draws their
+    parts from the open package where they fit, adds them to the ledger and claims the
+    next chunk. Parts that do not fit (the package is used up) are charged after it, in
+    the same transaction. A chunk that hands recipients back untried (a 429) is claimed
+    after it too: one statement does not see the rows it hands back, and the batch's
+    next chunk starts with them. Returns the parts billed and the rows claimed."""
+    run_core(_LOCK_FOR_RECORD, {"p_organisation": message.organisation_id})
+    handed_back = not all(outcome.tried for outcome in outcomes)
+    new_lease = now + timedelta(seconds=current_app.config["SMS_LEASE_SECONDS"])
+    rows = run_core(
+        _record_statement(channel),
+        {
+            "outcomes": _outcomes_json(outcomes, now),
+            "p_held": lease,
+            "p_now": now,
+            "p_organisation": message.organisation_id,
+            "p_message_id": message.id,
+            "p_channel": channel,
+            "p_batch_no": batch_no,
+            "p_limit": 0 if handed_back else limit,
+            "p_lease": new_lease,
+        },
+    ).all()
+    units, billed = rows[0].units, rows[0].billed
+    if units and billed is None:
+        charge(message.organisation_id, message.id, units)
+    if handed_back:
+        return units, _claim(message.id, channel, batch_no, limit, now) if limit else []
+    claimed = [Claimed(row.id, row.address, row.attempts, new_lease) for row in rows if row.id]
+    if limit and not claimed:
+        _cancel_if_stopped(message.id, channel, batch_no, now)
+    return units, sorted(claimed, key=lambda row: row.id)
 
 
 _LOCK_ORGANISATION = (
     select(Organisation.id).where(Organisation.id == bindparam("p_organisation")).with_for_update()
+)
+
+
+# The organisation locked, and the rest of the transaction planned for its values (as
+# CUSTOM_PLAN below, in the same round trip).
+_LOCK_FOR_RECORD = _LOCK_ORGANISATION.add_columns(
+    func.set_config("plan_cache_mode", "force_custom_plan", True)
 )
 
 
@@ -243,6 +297,12 @@ CUSTOM_PLAN = text("SET LOCAL plan_cache_mode = force_custom_plan")
 @functools.cache
 def _claim_statement(dialect: str, channel: Channel):
     """Built once per database and channel: the hot path only binds its values."""
+    return _claiming(dialect, channel)
+
+
+def _claiming(dialect: str, channel: Channel, *besides):
+    """The claim: up to :p_limit claimable recipients of the batch (and `besides`), in
+    order, given the lease :p_lease; none once the message may no longer be sent."""
     now = bindparam("p_now", type_=R.updated_at.type)
     stopped = Message.status == MessageStatus.CANCELLED
     if channel == Channel.SMS:
@@ -255,7 +315,7 @@ def _claim_statement(dialect: str, channel: Channel):
     )
     chosen = (
         select(R.id)
-        .where(_in_batch(), _claimable(now), may_send)
+        .where(_in_batch(), _claimable(now), may_send, *besides)
         .order_by(R.id)
         .limit(bindparam("p_limit", type_=Integer))
     )
@@ -278,6 +338,30 @@ def _claim_statement(dialect: str, channel: Channel):
     )
 
 
+@functools.cache
+def _record_statement(channel: Channel):
+    """PostgreSQL's record of a chunk in one statement: the claim's rows written from the
+    outcomes (`written`), their parts drawn from the open package where they fit and
+    added to the ledger (`billed`; empty when they do not fit, or there are none), and
+    the batch's next chunk claimed, leaving out the rows held under the claim being
+    recorded (their lease may have run out meanwhile; a row must not be written twice
+    in one statement). One row per claimed recipient, each with the parts written
+    (`units`) and the ledger's package (`billed`); one row with no recipient when
+    nothing is claimed. The organisation is locked before it, by `_LOCK_FOR_RECORD`."""
+    written = _stored(_outcomes_table().c).cte("written")
+    units = select(func.coalesce(func.sum(written.c.parts), 0).label("units")).cte("units")
+    billed = ledger_entry_where_room(units.c.units).cte("billed")
+    held = bindparam("p_held", type_=R.lease_until.type)
+    claimed = _claiming("postgresql", channel, R.lease_until.is_distinct_from(held)).cte("claimed")
+    return select(
+        units.c.units,
+        select(billed.c.package_id).scalar_subquery().label("billed"),
+        claimed.c.id,
+        claimed.c.address,
+        claimed.c.attempts,
+    ).select_from(units.outerjoin(claimed, true()))
+
+
 def _in_batch():
     return and_(
         R.message_id == bindparam("p_message_id"),
@@ -291,34 +375,36 @@ _NEXT_RETRY = select(func.min(R.retry_at)).where(_in_batch(), R.status == Recipi
 
 def _store(outcomes: list[Outcome], lease: datetime, now: datetime) -> int:
     """Write the outcomes of the rows still under the claim marked `lease` in one UPDATE
-    however long the chunk, joined to the outcomes sent as one JSON array (each value
-    already in the form the column stores; serialised in C, where psycopg would dump
-    arrays value by value in Python). Only a claimed row has a lease, so the lease alone
-    tells that the row is still this claim's, and the row is found by its id (a
-    condition on the status would lead the planner to the status index, whose
-    statistics see almost no claimed rows). Returns the SMS parts of the rows it marked
-    sent."""
-    dialect = db.engine.dialect
-    stored = _stored_forms(dialect)
-    sent_at = stored.time(now)
-    table = [
-        {
-            "row_id": outcome.id,
-            "new_status": stored.statuses[outcome.status],
-            "new_provider_id": _fitted(outcome.provider_id, R.provider_id.type.length),
-            "new_parts": outcome.parts,
-            "new_error": _fitted(outcome.error, R.error.type.length),
-            "new_retry_at": outcome.retry_at and stored.time(outcome.retry_at),
-            "new_sent_at": sent_at if outcome.status is RecipientStatus.SENT else None,
-            "tried": int(outcome.tried),
-        }
-        for outcome in outcomes
-    ]
+    however long the chunk (SQLite; PostgreSQL does it within `_record_statement`).
+    Returns the SMS parts of the rows it marked sent."""
     written = run_core(
-        _store_statement(dialect.name),
-        {"outcomes": json.dumps(table), "p_now": now, "p_lease": lease},
+        _STORE_FROM_JSON_EACH,
+        {"outcomes": _outcomes_json(outcomes, now), "p_now": now, "p_held": lease},
     )
     return sum(parts for (parts,) in written if parts)
+
+
+def _outcomes_json(outcomes: list[Outcome], now: datetime) -> str:
+    """The outcomes as the one JSON array the store is joined to, each value already in
+    the form its column stores (serialised in C, where psycopg would dump arrays value
+    by value in Python)."""
+    stored = _stored_forms(db.engine.dialect)
+    sent_at = stored.time(now)
+    return json.dumps(
+        [
+            {
+                "row_id": outcome.id,
+                "new_status": stored.statuses[outcome.status],
+                "new_provider_id": _fitted(outcome.provider_id, R.provider_id.type.length),
+                "new_parts": outcome.parts,
+                "new_error": _fitted(outcome.error, R.error.type.length),
+                "new_retry_at": outcome.retry_at and stored.time(outcome.retry_at),
+                "new_sent_at": sent_at if outcome.status is RecipientStatus.SENT else None,
+                "tried": int(outcome.tried),
+            }
+            for outcome in outcomes
+        ]
+    )
 
 
 def _fitted(value: str | None, length: int) -> str | None:
@@ -350,20 +436,18 @@ def _stored_forms(dialect) -> StoredForms:
     return StoredForms({member: status(member.value) for member in RecipientStatus}, time)
 
 
-@functools.cache
-def _store_statement(dialect: str):
-    """The UPDATE of the claim's rows from the outcomes' JSON array, answering the parts
-    of the rows it wrote: typed by PostgreSQL's `json_to_recordset` and added up there
-    (one row back, not one per SMS), read value by value with SQLite's `json_extract`
-    (which has no UPDATE in a WITH)."""
-    if dialect == "postgresql":
-        outcomes = (
-            func.json_to_recordset(bindparam("outcomes"))
-            .table_valued(*(column(name, type_) for name, type_ in _STORED_TYPES.items()))
-            .render_derived(name="outcome", with_types=True)
-        )
-        written = _stored(outcomes.c).cte("written")
-        return select(func.sum(written.c.parts))
+def _outcomes_table():
+    """PostgreSQL's table of the outcomes' JSON array, typed by `json_to_recordset`."""
+    return (
+        func.json_to_recordset(bindparam("outcomes"))
+        .table_valued(*(column(name, type_) for name, type_ in _STORED_TYPES.items()))
+        .render_derived(name="outcome", with_types=True)
+    )
+
+
+def _store_from_json_each():
+    """SQLite's store: the outcomes read value by value with `json_extract` (SQLite has
+    no UPDATE in a WITH, so it answers the parts of every row it wrote)."""
     outcomes = func.json_each(bindparam("outcomes")).table_valued("value").alias("outcome")
     return _stored(
         {
@@ -374,12 +458,16 @@ def _store_statement(dialect: str):
 
 
 def _stored(source):
-    """The UPDATE of the claim's rows from `source`'s columns (a table of outcomes)."""
+    """The UPDATE of the rows still under the claim marked :p_held from `source`'s
+    columns (a table of outcomes), answering their parts. Only a claimed row has a
+    lease, so the lease alone tells that the row is still this claim's, and the row is
+    found by its id (a condition on the status would lead the planner to the status
+    index, whose statistics see almost no claimed rows)."""
     return (
         update(Recipient.__table__)
         .where(
             R.id == source["row_id"],
-            R.lease_until == bindparam("p_lease", type_=R.lease_until.type),
+            R.lease_until == bindparam("p_held", type_=R.lease_until.type),
         )
         .values(
             status=source["new_status"],
@@ -406,6 +494,7 @@ _STORED_TYPES = {
     "new_sent_at": R.sent_at.type,
     "tried": Integer(),
 }
+_STORE_FROM_JSON_EACH = _store_from_json_each()
 
 
 def _cancel_if_stopped(message_id, channel, batch_no, now):
