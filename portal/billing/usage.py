@@ -1,11 +1,12 @@
 """Drawing SMS units from packages, and the usage ledger behind every invoice (§3.5).
 
-`charge` is the one place units leave a package. It runs inside the caller's
-`write_transaction()` and locks the organisation row first, then its open package
-(then the message's ledger row):
-charges for one organisation are serialised, so each package is used up, closed
-and followed by the next (invoiced) package exactly once, however many workers
-charge at the same instant.
+`charge` is the one place a package is closed and the next opened. It runs inside the
+caller's `write_transaction()` and locks the organisation row first, then its open
+package (then the message's ledger row): charges for one organisation are serialised,
+so each package is used up, closed and followed by the next (invoiced) package exactly
+once, however many workers charge at the same instant. The sending pipeline's record
+on PostgreSQL draws units that leave some to spare in its own statement
+(`ledger_entry_where_room`), under the same lock, and leaves the rest to `charge`.
 """
 
 import functools
