@@ -243,10 +243,8 @@ def _record_at_once(message, outcomes, lease, channel, batch_no, limit, now):
         charge(message.organisation_id, message.id, units)
     if handed_back:
         return units, _claim(message.id, channel, batch_no, limit, now) if limit else []
-    claimed = [Claimed(row.id, row.address, row.attempts, new_lease) for row in rows if row.id]
-    if limit and not claimed:
-        _cancel_if_stopped(message.id, channel, batch_no, now)
-    return units, sorted(claimed, key=lambda row: row.id)
+    claimed = [(row.id, row.address, row.attempts) for row in rows if row.id]
+    return units, _taken(claimed, new_lease, message.id, channel, batch_no, now) if limit else []
 
 
 _LOCK_ORGANISATION = (
@@ -280,6 +278,13 @@ def _claim(message_id, channel, batch_no, limit, now=None):
             "p_lease": lease,
         },
     ).all()
+    return _taken(rows, lease, message_id, channel, batch_no, now)
+
+
+def _taken(rows, lease, message_id, channel, batch_no, now) -> list[Claimed]:
+    """The rows a claim took (id, address, attempts), in order, each held until `lease`;
+    when it took none, the batch's unsent recipients are cancelled if the message may no
+    longer be sent."""
     if not rows:
         _cancel_if_stopped(message_id, channel, batch_no, now)
     return sorted((Claimed(*row, lease) for row in rows), key=lambda row: row.id)
