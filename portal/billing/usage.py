@@ -129,10 +129,16 @@ def _draw_with_room():
         .with_for_update(of=Organisation)
         .scalar_subquery()
     )
+    return _drawn_where_room(owner, units)
+
+
+def _drawn_where_room(organisation, units):
+    """The UPDATE raising the open package's `used` of `organisation` by `units` where
+    more than that is left, answering the package's id."""
     return (
         update(SmsPackage.__table__)
         .where(
-            PACKAGE.organisation_id == owner,
+            PACKAGE.organisation_id == organisation,
             PACKAGE.closed_at.is_(None),
             PACKAGE.size - PACKAGE.used > units,
         )
@@ -152,15 +158,9 @@ def ledger_entry_where_room(units):
     or units that would use it up, which the caller then `charge`s. The caller has
     locked the organisation."""
     drawn = (
-        update(SmsPackage.__table__)
-        .where(
-            PACKAGE.organisation_id == bindparam("p_organisation", type_=Integer),
-            PACKAGE.closed_at.is_(None),
-            PACKAGE.size - PACKAGE.used > units,
-            units > 0,
-        )
-        .values(used=PACKAGE.used + units)
-        .returning(PACKAGE.id, units.label("units"))
+        _drawn_where_room(bindparam("p_organisation", type_=Integer), units)
+        .where(units > 0)
+        .returning(units.label("units"))
         .cte("drawn")
     )
     entry = postgresql.insert(UsageEntry.__table__).from_select(
@@ -174,10 +174,7 @@ def ledger_entry_where_room(units):
         ),
         include_defaults=False,
     )
-    return entry.on_conflict_do_update(
-        index_elements=[LEDGER.message_id, LEDGER.package_id],
-        set_={"units": LEDGER.units + entry.excluded.units},
-    ).returning(LEDGER.package_id)
+    return _adding_to_entry(entry).returning(LEDGER.package_id)
 
 
 def _add_to_ledger(organisation_id, message_id, package_id, units) -> Drawn:
@@ -204,10 +201,16 @@ def _ledger_upsert(_dialect: str):
         message_id=bindparam("p_message", type_=Integer),
         units=bindparam("p_units", type_=Integer),
     )
-    return statement.on_conflict_do_update(
+    return _adding_to_entry(statement).returning(LEDGER.units)
+
+
+def _adding_to_entry(insert):
+    """`insert` of a ledger entry adding its units to the message's entry in the package
+    when there is one already."""
+    return insert.on_conflict_do_update(
         index_elements=[LEDGER.message_id, LEDGER.package_id],
-        set_={"units": LEDGER.units + statement.excluded.units},
-    ).returning(LEDGER.units)
+        set_={"units": LEDGER.units + insert.excluded.units},
+    )
 
 
 @dataclass(frozen=True)
