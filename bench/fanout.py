@@ -9,7 +9,11 @@ one run prints one JSON line per figure:
   Redis, no rate limit. It runs before and after each pipeline, and each pipeline is
   compared with the mean of the two runs around it, as the machine's speed may change
   within minutes (both lines give `steal_s`, the CPU time the host took from this
-  virtual machine meanwhile, one cause of it);
+  virtual machine meanwhile, one cause of it). Both lines also give what the case
+  cost the whole machine, every process together: `cores_busy` (of the machine's
+  CPUs) and `machine_cpu_ms_per_sms`. The floor keeps about one core busy, as its
+  client and the server take turns; n workers can only go as far as the machine's
+  cores divided by what an SMS costs it in all;
 - `pipeline` with 1 and with 2 workers: `python -m jobs.worker` processes, started and
   listed by RQ before the clock starts; timed from queueing the message's dispatch job
   until the database has the message done and every recipient sent (goals: 0.8 × and
@@ -300,14 +304,29 @@ def stop_workers(processes):
         process.wait(30)
 
 
-def steal_seconds():
-    """CPU time so far that this virtual machine's CPUs wanted and the host gave to
-    others (all CPUs together): a case that lost some ran on a slower machine."""
+def machine_cpu():
+    """CPU seconds so far of this virtual machine's CPUs (all together): (busy, steal).
+    Busy is what every process used (workers, server, database, Redis, this one), steal
+    what the CPUs wanted and the host gave to others (a case that lost some ran on a
+    slower machine)."""
     try:
         fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
     except OSError:
-        return 0.0
-    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def machine_figures(before, seconds, recipients):
+    """The machine's share of a case since `before` (a `machine_cpu()`): the cores it
+    kept busy, its CPU ms per SMS, and the steal."""
+    busy, steal = (now - then for now, then in zip(machine_cpu(), before, strict=True))
+    return {
+        "cores_busy": round(busy / seconds, 2),
+        "machine_cpu_ms_per_sms": round(busy * 1000 / recipients, 3),
+        "steal_s": round(steal, 2),
+    }
 
 
 def vm_hwm_kb(pid):
@@ -326,12 +345,12 @@ def floor(recipients, database, run):
     with ElksProcess() as server:
         provider = ElksProvider(server.url, USERNAME, PASSWORD)
         callback = delivery_callback_url()
-        started, cpu, steal = time.perf_counter(), time.process_time(), steal_seconds()
+        started, cpu, machine = time.perf_counter(), time.process_time(), machine_cpu()
         for n in range(recipients):
             provider.send(Outgoing(number(n), SENDER, TEXT, callback))
         seconds = time.perf_counter() - started
         cpu_ms = (time.process_time() - cpu) * 1000 / recipients
-        steal = steal_seconds() - steal
+        machine = machine_figures(machine, seconds, recipients)
         provider.close()
         server.check(recipients)
         line(
@@ -343,7 +362,7 @@ def floor(recipients, database, run):
             sms_per_s=round(recipients / seconds),
             cpu_ms_per_sms=round(cpu_ms, 3),
             server_cpu=round(server.cpu_seconds() / seconds, 2),
-            steal_s=round(steal, 2),
+            **machine,
         )
     return recipients / seconds
 
@@ -355,11 +374,11 @@ def pipeline(app, database_url, workers, message_id, recipients, log):
         pids = [process.pid for process in processes]
         cpu = sum(cpu_seconds(pid) for pid in pids)
         try:
-            started, steal = time.perf_counter(), steal_seconds()
+            started, machine = time.perf_counter(), machine_cpu()
             queue_dispatch(message_id)
             wait_until_done(message_id, processes, log)
             seconds = time.perf_counter() - started
-            steal = steal_seconds() - steal
+            machine = machine_figures(machine, seconds, recipients)
             cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
             peak_kb = max(vm_hwm_kb(pid) for pid in pids)
         finally:
@@ -379,7 +398,7 @@ def pipeline(app, database_url, workers, message_id, recipients, log):
         "cpu_ms_per_sms": round(cpu * 1000 / recipients, 3),
         "billed_units": billed,
         "server_cpu": round(server_cpu, 2),
-        "steal_s": round(steal, 2),
+        **machine,
     }, peak_kb
 
 
