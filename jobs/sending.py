@@ -302,14 +302,17 @@ _FACTS = (
 
 def _send_sms(facts: MessageFacts, rows: list[Claimed]):
     """Offer each row's SMS to the provider at the allowed rate. A 429 pauses every
-    worker for Retry-After and hands the rest of the chunk back untried."""
+    worker for Retry-After and hands the rest of the chunk back untried. The time
+    measured for the provider's statistics is the provider's: not the waits for the
+    rate's permits, which grow with the number of workers sharing it."""
     provider = get_provider()
     rate = send_rate()
     callback = delivery_callback_url()
     expected = count(facts.text).segments
-    outcomes, errors, started, position = [], 0, time.monotonic(), 0
+    outcomes, errors, spent, position = [], 0, 0.0, 0
     for size in rate.slices(len(rows)):
         rate.acquire(size)
+        started = time.monotonic()
         for row in rows[position : position + size]:
             position += 1
             try:
@@ -323,7 +326,7 @@ def _send_sms(facts: MessageFacts, rows: list[Claimed]):
                 if error.retry_after is not None:
                     rate.pause(error.retry_after)
                     outcomes.extend(released(rest.id) for rest in rows[position:])
-                    return _measured(outcomes, errors, started)
+                    return _measured(outcomes, errors, spent + time.monotonic() - started)
             else:
                 if accepted.parts != expected:
                     logger.warning(
@@ -333,12 +336,13 @@ def _send_sms(facts: MessageFacts, rows: list[Claimed]):
                         expected,
                     )
                 outcomes.append(sent(row.id, accepted.provider_id, accepted.parts))
-    return _measured(outcomes, errors, started)
+        spent += time.monotonic() - started
+    return _measured(outcomes, errors, spent)
 
 
-def _measured(outcomes, errors, started):
+def _measured(outcomes, errors, seconds):
     tried = sum(outcome.tried for outcome in outcomes)
-    record_provider_calls(tried, errors, time.monotonic() - started)
+    record_provider_calls(tried, errors, seconds)
     return outcomes
 
 

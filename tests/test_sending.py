@@ -3,6 +3,7 @@ speaks the 46elks wire format: jobs run by SimpleWorker bursts in this process."
 
 import io
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -31,6 +32,7 @@ from portal.models import (
     UsageEntry,
 )
 from portal.models.base import utcnow
+from portal.operations.metrics import provider_stats
 from portal.queue import redis_connection, take_next_job
 from portal.sms.text import count
 
@@ -203,6 +205,23 @@ def test_a_chunk_handed_back_on_429_is_sent_when_nothing_waits_for_a_retry(sendi
     assert sending.server.count == 5
     assert billed(message) == 5
     assert db.session.get(Message, message.id).status == MessageStatus.DONE
+
+
+def test_the_provider_s_response_time_leaves_out_the_waits_for_the_rate(sending):
+    # 8 SMS at 4 a second, a chunk of 4 a slice: the second chunk waits a second or more
+    # for its permits, and the provider answers each SMS in 50 ms.
+    message = sending.message(recipients=8)
+    sending.app.config["SMS_RATE_PER_SECOND"] = 4
+    sending.server.delay_next(0.05, n=8)
+    started = time.monotonic()
+
+    dispatch(message.id)
+    run(sending.app)
+
+    assert time.monotonic() - started >= 1  # the rate held the second chunk back
+    stats = provider_stats()
+    assert stats.calls == 8
+    assert 8 * 0.05 <= stats.seconds < 1
 
 
 def test_transient_errors_give_up_after_the_maximum_age(sending, make_app):
